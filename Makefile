@@ -1,0 +1,36 @@
+# cdishim: make targets for people and CI. Run as root on Debian 12.
+
+PYTHON ?= /usr/bin/python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: all deps install-dev demo test test-unit test-integration clean
+
+all: install-dev
+
+deps:
+	sh scripts/install-deps.sh
+
+# A venv on Debian's python3, seeing Debian's python3-* packages, with
+# cdishim installed from this tree.
+$(BIN)/cdishim: pyproject.toml
+	$(PYTHON) -m venv --system-site-packages $(VENV)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+install-dev: deps $(BIN)/cdishim
+
+demo: install-dev
+	sh demo/run.sh $(abspath $(BIN)/cdishim)
+
+test: install-dev
+	$(BIN)/python -m pytest -q tests
+
+test-unit: install-dev
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: install-dev
+	$(BIN)/python -m pytest -q tests/integration
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

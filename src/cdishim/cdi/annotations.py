@@ -1,0 +1,33 @@
+"""CDI device requests carried in OCI annotations (``cdi.k8s.io/*``)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from cdishim.cdi.names import parse_qualified_name
+from cdishim.errors import InvalidNameError, RequestError, quote
+
+ANNOTATION_PREFIX = "cdi.k8s.io/"
+
+
+def devices_from_annotations(
+    annotations: Mapping[str, Any], prefixes: Iterable[str] = (ANNOTATION_PREFIX,)
+) -> list[str]:
+    """Requested devices, de-duplicated, sorted by key then in value order.
+
+    A value is a comma-separated list of qualified names with no trimming;
+    an empty or malformed element is an error naming the annotation key.
+    """
+    prefixes = tuple(prefixes)
+    requested: dict[str, None] = {}
+    for key in sorted(k for k in annotations if isinstance(k, str) and k.startswith(prefixes)):
+        value = annotations[key]
+        if not isinstance(value, str):
+            raise RequestError(f"annotation {quote(key)}: value is not a string")
+        for device in value.split(","):
+            try:
+                parse_qualified_name(device)
+            except InvalidNameError as err:
+                raise RequestError(f"annotation {quote(key)}: invalid CDI device name {quote(device)}: {err}") from None
+            requested.setdefault(device, None)
+    return list(requested)

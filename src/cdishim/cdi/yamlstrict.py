@@ -1,0 +1,43 @@
+"""A YAML loader for spec files that rejects duplicate keys.
+
+PyYAML silently keeps the last of duplicate keys; the reference decoder
+refuses them, so this loader does too. Imported only for ``.yaml`` files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from cdishim.errors import SpecError, quote
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    pass
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str):
+            raise SpecError(f"line {key_node.start_mark.line + 1}: mapping key {key!r} is not a string")
+        if key in result:
+            raise SpecError(f"line {key_node.start_mark.line + 1}: duplicate key {quote(key)}")
+        result[key] = loader.construct_object(value_node, deep=deep)
+    return result
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(data: bytes) -> Any:
+    """Decode one YAML document, rejecting duplicate and non-string keys."""
+    try:
+        return yaml.load(data, Loader=_StrictLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as err:
+        raise SpecError(f"malformed YAML: {' '.join(str(err).split())}") from None

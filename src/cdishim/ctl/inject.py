@@ -1,0 +1,60 @@
+"""``cdishim-ctl inject``: the runtime's injection as a dry run.
+
+Prints the edited OCI config on stdout, exactly as the runtime would write
+it (without the record annotation). Same parsing, registry and edits as the
+runtime: this is the contract other tools and tests rely on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from cdishim.cdi.annotations import devices_from_annotations
+from cdishim.cdi.inject import inject_devices
+from cdishim.cdi.names import parse_qualified_name
+from cdishim.cdi.registry import load_registry
+from cdishim.config import load_config
+from cdishim.errors import InvalidNameError, RequestError, quote
+from cdishim.oci.bundle import load_config as load_oci_config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``inject`` subcommand."""
+    parser = subparsers.add_parser("inject", help="print an OCI config with CDI devices injected (dry run)")
+    parser.add_argument("--spec-dir", action="append", default=[], metavar="DIR",
+                        help="CDI spec dir; repeat, later ones win (default: the configured dirs)")
+    parser.add_argument("--input", required=True, metavar="CONFIG.json", help="OCI config.json to edit")
+    parser.add_argument("--annotation", action="append", default=[], metavar="KEY=VALUE",
+                        help="request devices as the runtime reads them from annotations")
+    parser.add_argument("devices", nargs="*", metavar="DEVICE", help="qualified device name vendor/class=name")
+    parser.set_defaults(run=run)
+
+
+def requested_devices(args: argparse.Namespace, prefixes: tuple[str, ...]) -> list[str]:
+    """Devices from ``--annotation`` (runtime rules) then from the arguments, de-duplicated."""
+    annotations = {}
+    for item in args.annotation:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise RequestError(f"--annotation {quote(item)}: expected KEY=VALUE")
+        annotations[key] = value
+    requested = dict.fromkeys(devices_from_annotations(annotations, prefixes))
+    for device in args.devices:
+        try:
+            parse_qualified_name(device)
+        except InvalidNameError as err:
+            raise RequestError(str(err)) from None
+        requested.setdefault(device, None)
+    return list(requested)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Inject and print; non-zero and nothing on stdout on any error."""
+    config = load_config()
+    registry = load_registry(args.spec_dir or config.spec_dirs)
+    devices = requested_devices(args, config.annotation_prefixes)
+    edited = inject_devices(load_oci_config(args.input), registry, devices)
+    sys.stdout.write(json.dumps(edited, indent=2, ensure_ascii=False) + "\n")
+    return 0

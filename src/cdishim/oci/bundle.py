@@ -1,0 +1,83 @@
+"""Load and atomically save an OCI bundle's ``config.json``.
+
+The file is replaced with write-to-temp, fsync, rename: a reader (runc, or a
+crash at any point) sees either the old file or the new one, never half of
+one. Mode and ownership of the original are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+from cdishim.errors import BundleError, quote
+
+CONFIG_NAME = "config.json"
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+
+
+def config_path(bundle: str) -> str:
+    """Path of the bundle's ``config.json``."""
+    return os.path.join(bundle, CONFIG_NAME)
+
+
+def load_config(path: str) -> dict[str, Any]:
+    """Decode ``config.json``; it must be a JSON object."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as err:
+        raise BundleError(f"cannot read {quote(path)}: {err.strerror or err}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise BundleError(f"{quote(path)} is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        config = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise BundleError(f"{quote(path)} is not valid JSON: {err}") from None
+    if not isinstance(config, dict):
+        raise BundleError(f"{quote(path)} is not a JSON object")
+    return config
+
+
+def save_config(path: str, config: dict[str, Any]) -> None:
+    """Atomically replace *path* with *config*, keeping its mode and owner."""
+    directory = os.path.dirname(path) or "."
+    data = json.dumps(config, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        original = os.stat(path)
+    except OSError as err:
+        raise BundleError(f"cannot stat {quote(path)}: {err.strerror or err}") from None
+    fd, temp = tempfile.mkstemp(prefix=f".{CONFIG_NAME}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), original.st_mode & 0o7777)
+            if (original.st_uid, original.st_gid) != (os.geteuid(), os.getegid()):
+                os.fchown(handle.fileno(), original.st_uid, original.st_gid)
+            os.fsync(handle.fileno())
+        os.rename(temp, path)
+    except OSError as err:
+        _remove_quietly(temp)
+        raise BundleError(f"cannot write {quote(path)}: {err.strerror or err}") from None
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+    _fsync_directory(directory)
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _fsync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,111 @@
+"""Parse a runc command line just enough to act on it, without changing it.
+
+runc (urfave/cli v1) accepts ``-flag`` and ``--flag``, values as ``--flag v``
+or ``--flag=v``, and stops reading flags at the first positional argument.
+Only the real subcommand token counts: a container named ``create`` is not a
+create. Anything this parser does not understand is left for runc to judge.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+# runc's global flags; True = takes a value.
+GLOBAL_FLAGS: dict[str, bool] = {
+    "debug": False,
+    "log": True,
+    "log-format": True,
+    "root": True,
+    "criu": True,
+    "systemd-cgroup": False,
+    "rootless": True,
+    "help": False,
+    "h": False,
+    "version": False,
+    "v": False,
+}
+
+# Flags of `create` and `run` (runc 1.1 - 1.3); True = takes a value.
+CREATE_FLAGS: dict[str, bool] = {
+    "bundle": True,
+    "b": True,
+    "console-socket": True,
+    "pidfd-socket": True,
+    "pid-file": True,
+    "no-pivot": False,
+    "no-new-keyring": False,
+    "preserve-fds": True,
+    "detach": False,
+    "d": False,
+    "keep": False,
+    "no-subreaper": False,
+}
+
+INJECTING_SUBCOMMANDS = ("create", "run")
+
+
+@dataclass
+class RuncCommand:
+    """What cdishim needs to know about one runc invocation."""
+
+    global_options: dict[str, str] = field(default_factory=dict)
+    subcommand: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    container_id: str | None = None
+
+    @property
+    def injects(self) -> bool:
+        """Whether this command creates a container (and so needs CDI edits)."""
+        return self.subcommand in INJECTING_SUBCOMMANDS
+
+    @property
+    def wants_version(self) -> bool:
+        """``cdishim --version`` / ``-v`` with no subcommand."""
+        return self.subcommand is None and ("version" in self.global_options or "v" in self.global_options)
+
+    def bundle(self, cwd: str | None = None) -> str:
+        """Absolute bundle directory: ``--bundle``/``-b``, else the current dir."""
+        bundle = self.options.get("bundle") or self.options.get("b") or ""
+        return os.path.abspath(os.path.join(cwd or os.getcwd(), bundle))
+
+
+def _read_flags(args: list[str], start: int, known: dict[str, bool], into: dict[str, str]) -> int | None:
+    """Read flags from *args[start:]* into *into*; return the first non-flag index.
+
+    Returns None when an unknown flag makes the rest unparseable.
+    """
+    index = start
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            return index + 1
+        if not arg.startswith("-") or arg == "-":
+            return index
+        name, has_value, value = arg.lstrip("-").partition("=")
+        if name not in known:
+            return None
+        if known[name] and not has_value:
+            if index + 1 >= len(args):
+                return None
+            value = args[index + 1]
+            index += 1
+        into[name] = value
+        index += 1
+    return index
+
+
+def parse_runc_argv(args: list[str]) -> RuncCommand:
+    """Parse runc's arguments (without argv[0])."""
+    command = RuncCommand()
+    position = _read_flags(args, 0, GLOBAL_FLAGS, command.global_options)
+    if position is None or position >= len(args):
+        return command
+    command.subcommand = args[position]
+    if command.subcommand in INJECTING_SUBCOMMANDS:
+        rest = _read_flags(args, position + 1, CREATE_FLAGS, command.options)
+        if rest is None:
+            command.subcommand = None  # unparseable: let runc explain
+        elif rest < len(args):
+            command.container_id = args[rest]
+    return command

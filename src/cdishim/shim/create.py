@@ -1,0 +1,48 @@
+"""The create path: put the requested CDI devices into a bundle's config.json.
+
+bundle dir -> config.json -> requests -> registry -> edits -> atomic write.
+Nothing is written unless devices were requested and every one of them was
+injected; an injection is recorded in an annotation so that a retried create
+of the same bundle does not inject twice.
+"""
+
+from __future__ import annotations
+
+from cdishim.cdi.annotations import devices_from_annotations
+from cdishim.cdi.inject import inject_devices
+from cdishim.cdi.registry import load_registry
+from cdishim.config import Config
+from cdishim.errors import BundleError, quote
+from cdishim.log import log_event
+from cdishim.oci.bundle import config_path, load_config, save_config
+
+INJECTED_ANNOTATION = "cdishim.injected-devices"
+
+
+def inject_into_bundle(bundle: str, config: Config) -> list[str]:
+    """Inject the devices requested in *bundle*'s config.json; return them."""
+    path = config_path(bundle)
+    oci = load_config(path)
+    annotations = oci.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise BundleError(f"{quote(path)}: annotations is not an object")
+    requested = devices_from_annotations(annotations, config.annotation_prefixes)
+    if not requested:
+        return []
+    recorded = annotations.get(INJECTED_ANNOTATION)
+    if recorded is not None:
+        if recorded == ",".join(requested):
+            log_event(config, "info", "already injected", bundle=bundle, devices=requested)
+            return requested
+        raise BundleError(
+            f"{quote(path)} already carries CDI devices {recorded}; refusing to inject {', '.join(requested)} on top"
+        )
+    registry = load_registry(config.spec_dirs)
+    for spec_path, errors in registry.errors.items():
+        for error in errors:
+            log_event(config, "warning", "spec file ignored", file=spec_path, error=error)
+    edited = inject_devices(oci, registry, requested)
+    edited.setdefault("annotations", {})[INJECTED_ANNOTATION] = ",".join(requested)
+    save_config(path, edited)
+    log_event(config, "info", "injected CDI devices", bundle=bundle, devices=requested)
+    return requested

@@ -1,0 +1,52 @@
+"""``cdishim``: a runc-compatible OCI runtime that injects CDI devices.
+
+The hot path is visible here: a passthrough command (state, start, kill,
+delete, ...) imports only ``argv``, ``config`` and ``runtime`` and then
+``execv``s the low-level runtime. The CDI code is imported only for
+``create`` and ``run``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+from cdishim.errors import CdishimError
+from cdishim.shim.argv import RuncCommand, parse_runc_argv
+
+
+def main() -> NoReturn:
+    """Entry point of the ``cdishim`` program."""
+    args = sys.argv[1:]
+    command = parse_runc_argv(args)
+    try:
+        from cdishim.config import load_config
+        from cdishim.oci.runtime import check_not_looping, exec_runtime, find_runtime
+
+        check_not_looping()
+        config = load_config()
+        runtime = find_runtime(config.runtimes, sys.argv[0])
+        if command.wants_version:
+            from cdishim import __version__
+
+            sys.stdout.write(f"cdishim version {__version__}\n")
+            sys.stdout.flush()
+        elif command.injects:
+            from cdishim.shim.create import inject_into_bundle
+
+            inject_into_bundle(command.bundle(), config)
+        exec_runtime(runtime, args)
+    except CdishimError as err:
+        _fail(command, f"cdishim: {err}")
+    except Exception as err:  # noqa: BLE001 - a bug must still never reach runc half-done
+        if os.environ.get("CDISHIM_DEBUG") or "debug" in command.global_options:
+            raise
+        _fail(command, f"cdishim: internal error: {type(err).__name__}: {err}")
+
+
+def _fail(command: RuncCommand, message: str) -> NoReturn:
+    from cdishim.shim.runclog import report_failure
+
+    report_failure(message, command.global_options.get("log"), command.global_options.get("log-format"))
+    sys.exit(1)
