@@ -1,0 +1,45 @@
+"""The passthrough path stays lean: checked on the real program, by import trace."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("cdishim.cdi", "yaml", "structlog", "pyroute2", "prctl", "json", "tomllib")
+
+
+def imported_modules(tmp_path, *args: str) -> set[str]:
+    """Modules the `cdishim` program imports before it execs the runtime."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    runtime = bin_dir / "runc"
+    runtime.write_text("#!/bin/sh\nexit 0\n")
+    runtime.chmod(0o755)
+    # No config file: the defaults apply and runc is found on PATH.
+    env = {**os.environ, "CDISHIM_CONFIG": str(tmp_path / "absent.toml"), "PATH": str(bin_dir)}
+    env.pop("CDISHIM_HANDED_OVER_TO", None)
+    code = "import sys; from cdishim.shim.main import main; sys.argv[0] = 'cdishim'; main()"
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, *args], env=env, capture_output=True, text=True, check=True
+    )
+    return {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+
+
+@pytest.mark.parametrize("args", [["state", "x"], ["--root", "/r", "delete", "--force", "create"], ["kill", "x", "KILL"]])
+def test_passthrough_imports_no_cdi_code(tmp_path, args):
+    modules = imported_modules(tmp_path, *args)
+    assert "cdishim.shim.argv" in modules  # the trace is real
+    loaded = sorted(m for m in modules if m.startswith(HEAVY))
+    assert loaded == []
+
+
+def test_create_without_requests_imports_no_yaml_or_structlog(tmp_path):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text('{"ociVersion": "1.0.2"}')
+    modules = imported_modules(tmp_path, "create", "--bundle", str(bundle), "x")
+    assert "cdishim.shim.create" in modules
+    assert not [m for m in modules if m.startswith(("yaml", "structlog", "pyroute2", "prctl"))]
