@@ -1,7 +1,9 @@
 """Decode CDI spec files into the data model, strictly.
 
 Strict as the reference's ``yaml.UnmarshalStrict``: unknown fields, duplicate
-keys and values of the wrong type are errors. Every error names the field by
+keys and values of the wrong type are errors. Stricter in one way: ``null``
+is refused wherever the published JSON schema requires a value (the Go
+decoder reads it as "empty"), so every accepted spec also passes the schema. Every error names the field by
 its JSON path (``devices[1].containerEdits.mounts[0].hostPath``).
 
 JSON files are decoded with the standard library; YAML is imported only when
@@ -92,8 +94,6 @@ _uint32 = _int_in(_UINT32)
 
 def _list_of(item: Reader) -> Reader:
     def read(value: Any, where: str) -> tuple[Any, ...]:
-        if value is None:  # YAML "key:" with no value, Go decodes it as empty
-            return ()
         if not isinstance(value, list):
             raise SpecError(f"{where}: expected a list, got {_type_name(value)}")
         return tuple(item(v, f"{where}[{i}]") for i, v in enumerate(value))
@@ -102,8 +102,6 @@ def _list_of(item: Reader) -> Reader:
 
 
 def _str_map(value: Any, where: str) -> Mapping[str, str]:
-    if value is None:
-        return {}
     if not isinstance(value, dict):
         raise SpecError(f"{where}: expected a mapping, got {_type_name(value)}")
     for key, item in value.items():
@@ -211,16 +209,7 @@ _net_device = _model(
 )
 
 
-def _optional(reader: Reader) -> Reader:
-    def read(value: Any, where: str) -> Any:
-        return None if value is None else reader(value, where)
-
-    return read
-
-
 def _edits(value: Any, where: str) -> ContainerEdits:
-    if value is None:
-        return ContainerEdits()
     return ContainerEdits(
         **_object(
             value,
@@ -230,7 +219,7 @@ def _edits(value: Any, where: str) -> ContainerEdits:
                 "deviceNodes": ("device_nodes", _list_of(_device_node)),
                 "hooks": ("hooks", _list_of(_hook)),
                 "mounts": ("mounts", _list_of(_mount)),
-                "intelRdt": ("intel_rdt", _optional(_intel_rdt)),
+                "intelRdt": ("intel_rdt", _intel_rdt),
                 "additionalGids": ("additional_gids", _list_of(_uint32)),
                 "netDevices": ("net_devices", _list_of(_net_device)),
             },

@@ -184,3 +184,16 @@ def test_valid_annotations():
     document = {**spec_doc(d={"env": ["A=1"]}), "annotations": {"example.com/key": "v", "plain": "w"}}
     spec = parse_spec(json.dumps(document).encode(), "x.json")
     assert spec.annotations == {"example.com/key": "v", "plain": "w"}
+
+
+@pytest.mark.parametrize("field", ["annotations", "containerEdits", "devices"])
+def test_null_is_refused_where_the_schema_wants_a_value(field):
+    document = {**spec_doc(d={"env": ["A=1"]}), field: None}
+    with pytest.raises(SpecError, match=f"{field}: expected a (mapping|list), got null"):
+        parse_spec(json.dumps(document).encode(), "x.json")
+
+
+def test_yaml_key_without_value_is_null():
+    data = b"cdiVersion: 0.6.0\nkind: v.com/d\ndevices:\n  - name: d\n    containerEdits:\n      env:\n"
+    with pytest.raises(SpecError, match=r"devices\[0\].containerEdits.env: expected a list, got null"):
+        parse_spec(data, "x.yaml")
