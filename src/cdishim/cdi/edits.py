@@ -1,13 +1,8 @@
-"""Collect the edits for a set of devices and apply them to an OCI spec.
+"""Merge container edits and apply them to an OCI spec.
 
-Order and semantics follow the reference (`pkg/cdi/cache.go` InjectDevices
-and `container-edits.go` Apply):
-
-1. For each requested device, in request order: the first time its spec is
-   seen, that spec's global edits; then the device's own edits.
-2. All collected edits are applied at once, kind by kind: env, device nodes,
-   mounts (then every mount is stable-sorted by depth), hooks, intelRdt,
-   additionalGids, netDevices.
+Semantics follow the reference (`container-edits.go` Apply): all edits are
+applied at once, kind by kind: env, device nodes, mounts (then every mount
+is stable-sorted by depth), hooks, intelRdt, additionalGids, netDevices.
 
 The OCI spec is a plain dict (``config.json`` as decoded); fields cdishim
 does not touch pass through unchanged.
@@ -21,22 +16,9 @@ from typing import Any, Iterable
 
 from cdishim.cdi.hostdevices import complete_device_node
 from cdishim.cdi.model import ContainerEdits, DeviceNode, Hook, IntelRdt, Mount
-from cdishim.cdi.registry import ResolvedDevice
 from cdishim.errors import ApplyError
 
 OciSpec = dict[str, Any]
-
-
-def collect_edits(devices: Iterable[ResolvedDevice]) -> ContainerEdits:
-    """Merge the edits for *devices* in injection order."""
-    parts: list[ContainerEdits] = []
-    seen_specs: set[int] = set()
-    for resolved in devices:
-        if id(resolved.spec) not in seen_specs:
-            seen_specs.add(id(resolved.spec))
-            parts.append(resolved.spec.edits)
-        parts.append(resolved.device.edits)
-    return merge_edits(parts)
 
 
 def merge_edits(parts: Iterable[ContainerEdits]) -> ContainerEdits:

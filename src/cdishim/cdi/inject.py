@@ -1,10 +1,16 @@
-"""Resolve requested device names against a registry and inject them."""
+"""Resolve requested device names against a registry and inject them.
+
+Order follows the reference (`pkg/cdi/cache.go` InjectDevices): for each
+requested device, in request order, the first time its spec is seen that
+spec's global edits, then the device's own edits; then all are applied at once.
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
-from cdishim.cdi.edits import OciSpec, apply_edits, collect_edits
+from cdishim.cdi.edits import OciSpec, apply_edits, merge_edits
+from cdishim.cdi.model import ContainerEdits
 from cdishim.cdi.registry import Registry, ResolvedDevice
 from cdishim.errors import ApplyError, ResolveError
 
@@ -27,6 +33,18 @@ def resolve_devices(registry: Registry, requested: Sequence[str]) -> list[Resolv
         detail = f" ({'; '.join(reasons)})" if reasons else ""
         raise ResolveError(f"unresolvable CDI devices {', '.join(missing)}{detail}")
     return [resolved for _, resolved in found if resolved is not None]
+
+
+def collect_edits(devices: Iterable[ResolvedDevice]) -> ContainerEdits:
+    """Merge the edits for *devices* in injection order."""
+    parts: list[ContainerEdits] = []
+    seen_specs: set[int] = set()
+    for resolved in devices:
+        if id(resolved.spec) not in seen_specs:
+            seen_specs.add(id(resolved.spec))
+            parts.append(resolved.spec.edits)
+        parts.append(resolved.device.edits)
+    return merge_edits(parts)
 
 
 def inject_devices(config: OciSpec, registry: Registry, requested: Sequence[str]) -> OciSpec:

@@ -108,11 +108,6 @@ class Spec:
     priority: int = 0
 
     @property
-    def vendor(self) -> str:
-        """Vendor part of the kind."""
-        return self.kind.partition("/")[0]
-
-    @property
     def class_(self) -> str:
         """Class part of the kind."""
         return self.kind.partition("/")[2]

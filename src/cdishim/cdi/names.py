@@ -114,11 +114,3 @@ def parse_qualified_name(device: str) -> QualifiedName:
         raise InvalidNameError(f"invalid device {quote(device)}: {err}") from None
     return QualifiedName(vendor, class_, name)
 
-
-def is_qualified_name(device: str) -> bool:
-    """Whether *device* is a valid fully qualified CDI device name."""
-    try:
-        parse_qualified_name(device)
-    except InvalidNameError:
-        return False
-    return True

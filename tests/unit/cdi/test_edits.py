@@ -15,7 +15,8 @@ import stat
 import pytest
 
 from cdishim.cdi.decode import _edits
-from cdishim.cdi.edits import apply_edits, collect_edits, merge_edits
+from cdishim.cdi.edits import apply_edits, merge_edits
+from cdishim.cdi.inject import collect_edits
 from cdishim.cdi.registry import ResolvedDevice
 from cdishim.cdi.spec import parse_spec
 from cdishim.errors import ApplyError
