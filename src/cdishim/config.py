@@ -8,17 +8,18 @@ an error, so that a typo never silently changes nothing.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
-
 from cdishim.errors import ConfigError, quote
+from cdishim.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_CONFIG_PATH = "/etc/cdishim/config.toml"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Record):
     """Settings of the runtime shim and the tools."""
 
     runtimes: tuple[str, ...] = ("runc", "crun")
@@ -26,6 +27,7 @@ class Config:
     log_file: str = ""
     log_level: str = "warning"
     annotation_prefixes: tuple[str, ...] = ("cdi.k8s.io/",)
+    cache_dir: str = "/run/cdishim"
 
 
 # TOML key -> (Config field, whether the value is a list of strings)
@@ -35,6 +37,7 @@ _KEYS: dict[str, tuple[str, bool]] = {
     "log-file": ("log_file", False),
     "log-level": ("log_level", False),
     "annotation-prefixes": ("annotation_prefixes", True),
+    "cache-dir": ("cache_dir", False),
 }
 
 

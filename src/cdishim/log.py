@@ -7,9 +7,12 @@ The level check happens before any import, so a create that logs nothing
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from cdishim.config import LOG_LEVELS, Config
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _configured_for: str | None = None
 

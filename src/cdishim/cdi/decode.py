@@ -13,7 +13,6 @@ a ``.yaml`` file is actually read.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
 
 from cdishim.cdi.model import (
     ContainerEdits,
@@ -26,6 +25,13 @@ from cdishim.cdi.model import (
     Spec,
 )
 from cdishim.errors import SpecError, quote
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping
+
+    # Checks one JSON value at a JSON path and returns the model value.
+    Reader = Callable[[Any, str], Any]
 
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT32 = (0, 2**32 - 1)
@@ -60,7 +66,6 @@ def load_document(data: bytes, fmt: str) -> Any:
 
 # --- typed field readers -------------------------------------------------------
 
-Reader = Callable[[Any, str], Any]
 
 
 def _str(value: Any, where: str) -> str:

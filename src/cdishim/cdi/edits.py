@@ -10,15 +10,19 @@ does not touch pass through unchanged.
 
 from __future__ import annotations
 
-import copy
 import posixpath
-from typing import Any, Iterable
 
 from cdishim.cdi.hostdevices import complete_device_node
 from cdishim.cdi.model import ContainerEdits, DeviceNode, Hook, IntelRdt, Mount
 from cdishim.errors import ApplyError
 
-OciSpec = dict[str, Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable
+
+    # config.json as decoded: cdishim edits what it knows and passes the rest through.
+    OciSpec = dict[str, Any]
+
 
 
 def merge_edits(parts: Iterable[ContainerEdits]) -> ContainerEdits:
@@ -49,15 +53,16 @@ def merge_edits(parts: Iterable[ContainerEdits]) -> ContainerEdits:
     )
 
 
-def apply_edits(config: OciSpec, edits: ContainerEdits) -> OciSpec:
-    """Return a copy of *config* with *edits* applied; *config* is not modified.
+def apply_edits(spec: OciSpec, edits: ContainerEdits) -> None:
+    """Apply *edits* to *spec* in place.
 
-    Raises `ApplyError` when a host device cannot be read or *config* has the
-    wrong shape where an edit has to go.
+    Raises `ApplyError` when a host device cannot be read or *spec* has the
+    wrong shape where an edit has to go. After an error *spec* may be half
+    edited: callers decode it fresh from config.json and discard it on error,
+    so nothing half-done is ever written (and no deep copy is paid for).
     """
-    if not isinstance(config, dict):
+    if not isinstance(spec, dict):
         raise ApplyError("OCI spec is not a JSON object")
-    spec = copy.deepcopy(config)
     _apply_env(spec, edits.env)
     _apply_device_nodes(spec, edits.device_nodes)
     _apply_mounts(spec, edits.mounts)
@@ -67,7 +72,6 @@ def apply_edits(config: OciSpec, edits: ContainerEdits) -> OciSpec:
     _apply_additional_gids(spec, edits.additional_gids)
     for net_device in edits.net_devices:
         _child(_child(spec, "linux"), "netDevices", "linux.")[net_device.host_interface_name] = {"name": net_device.name}
-    return spec
 
 
 # --- shape helpers ---------------------------------------------------------------

@@ -9,7 +9,6 @@ bits fill a missing ``fileMode`` from that same ``lstat``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
 
@@ -35,7 +34,7 @@ def complete_device_node(node: DeviceNode) -> DeviceNode:
     """Return *node* with hostPath, type, major, minor and fileMode filled in."""
     host_path = node.host_path or node.path
     if node.type and (node.major != 0 or node.type == "p"):
-        return dataclasses.replace(node, host_path=host_path)
+        return node.replace(host_path=host_path)
     host_type, major, minor, mode = host_device_info(host_path)
     # "u" (unbuffered char) is how a spec may name a char device.
     declared = "c" if node.type == "u" else node.type
@@ -43,9 +42,9 @@ def complete_device_node(node: DeviceNode) -> DeviceNode:
         raise ApplyError(
             f"CDI device ({quote(node.path)}, {quote(host_path)}), host type mismatch ({node.type}, {host_type})"
         )
-    filled = dataclasses.replace(node, host_path=host_path, type=node.type or host_type)
+    filled = node.replace(host_path=host_path, type=node.type or host_type)
     if filled.major == 0 and filled.type != "p":
-        filled = dataclasses.replace(filled, major=major, minor=minor)
+        filled = filled.replace(major=major, minor=minor)
     if filled.file_mode is None:
-        filled = dataclasses.replace(filled, file_mode=mode)
+        filled = filled.replace(file_mode=mode)
     return filled

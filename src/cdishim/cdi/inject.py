@@ -7,12 +7,17 @@ spec's global edits, then the device's own edits; then all are applied at once.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
 
-from cdishim.cdi.edits import OciSpec, apply_edits, merge_edits
+from cdishim.cdi.edits import apply_edits, merge_edits
 from cdishim.cdi.model import ContainerEdits
 from cdishim.cdi.registry import Registry, ResolvedDevice
 from cdishim.errors import ApplyError, ResolveError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable, Sequence
+
+    from cdishim.cdi.edits import OciSpec
 
 
 def resolve_devices(registry: Registry, requested: Sequence[str]) -> list[ResolvedDevice]:
@@ -47,10 +52,14 @@ def collect_edits(devices: Iterable[ResolvedDevice]) -> ContainerEdits:
     return merge_edits(parts)
 
 
-def inject_devices(config: OciSpec, registry: Registry, requested: Sequence[str]) -> OciSpec:
-    """Return *config* with the edits of every requested device applied."""
+def inject_devices(config: OciSpec, registry: Registry, requested: Sequence[str]) -> None:
+    """Apply the edits of every requested device to *config*, in place.
+
+    Nothing is touched when a device is unresolvable; after an `ApplyError`
+    *config* may be half edited and must be discarded.
+    """
     devices = resolve_devices(registry, requested)
     try:
-        return apply_edits(config, collect_edits(devices))
+        apply_edits(config, collect_edits(devices))
     except ApplyError as err:
         raise ApplyError(f"failed to inject devices: {err}") from None

@@ -7,12 +7,18 @@ zero" (major, minor) keep that convention; optional pointers are ``None``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
+from types import MappingProxyType
+
+from cdishim.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping
+
+NO_ANNOTATIONS: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class DeviceNode:
+class DeviceNode(Record):
     """A device node to create in the container (``deviceNodes[]``)."""
 
     path: str  # path
@@ -26,8 +32,7 @@ class DeviceNode:
     gid: int | None = None  # gid
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(Record):
     """A mount to add to the container (``mounts[]``)."""
 
     host_path: str  # hostPath
@@ -36,8 +41,7 @@ class Mount:
     type: str = ""  # type
 
 
-@dataclass(frozen=True)
-class Hook:
+class Hook(Record):
     """An OCI hook to add at stage `hook_name` (``hooks[]``)."""
 
     hook_name: str  # hookName
@@ -47,8 +51,7 @@ class Hook:
     timeout: int | None = None  # timeout
 
 
-@dataclass(frozen=True)
-class IntelRdt:
+class IntelRdt(Record):
     """Intel RDT settings that replace the container's ``linux.intelRdt``."""
 
     clos_id: str = ""  # closID
@@ -58,16 +61,14 @@ class IntelRdt:
     enable_monitoring: bool = False  # enableMonitoring (1.1.0)
 
 
-@dataclass(frozen=True)
-class NetDevice:
+class NetDevice(Record):
     """A host network interface to move into the container (1.1.0)."""
 
     host_interface_name: str  # hostInterfaceName
     name: str  # name
 
 
-@dataclass(frozen=True)
-class ContainerEdits:
+class ContainerEdits(Record):
     """Edits to apply to an OCI spec (``containerEdits``)."""
 
     env: tuple[str, ...] = ()
@@ -86,24 +87,22 @@ class ContainerEdits:
 _NO_EDITS = ContainerEdits()
 
 
-@dataclass(frozen=True)
-class Device:
+class Device(Record):
     """One named device of a spec."""
 
     name: str
     edits: ContainerEdits
-    annotations: Mapping[str, str] = field(default_factory=dict, compare=False)
+    annotations: Mapping[str, str] = NO_ANNOTATIONS
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(Record):
     """A whole CDI spec file, with where it came from."""
 
     version: str
     kind: str
     devices: tuple[Device, ...]
     edits: ContainerEdits = _NO_EDITS
-    annotations: Mapping[str, str] = field(default_factory=dict, compare=False)
+    annotations: Mapping[str, str] = NO_ANNOTATIONS
     path: str = ""
     priority: int = 0
 

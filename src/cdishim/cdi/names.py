@@ -13,8 +13,6 @@ Rules and error texts follow the reference parser
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from cdishim.errors import InvalidNameError, quote
 
 _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -23,12 +21,28 @@ _KIND_INNER = _ALNUM | frozenset("_.-")
 _DEVICE_INNER = _KIND_INNER | frozenset(":")
 
 
-class QualifiedName(NamedTuple):
-    """A parsed ``vendor/class=name`` device reference."""
+class QualifiedName(tuple):
+    """A parsed ``vendor/class=name`` device reference: (vendor, class, name)."""
 
-    vendor: str
-    class_: str
-    name: str
+    __slots__ = ()
+
+    def __new__(cls, vendor: str, class_: str, name: str) -> QualifiedName:
+        return super().__new__(cls, (vendor, class_, name))
+
+    @property
+    def vendor(self) -> str:
+        """The vendor part."""
+        return self[0]
+
+    @property
+    def class_(self) -> str:
+        """The class part."""
+        return self[1]
+
+    @property
+    def name(self) -> str:
+        """The device name."""
+        return self[2]
 
     @property
     def kind(self) -> str:

@@ -9,23 +9,30 @@ Semantics of the reference cache (`pkg/cdi/cache.go`):
   unresolvable, and both files get an error naming the device and the other;
 - a file that fails to read, parse or validate is reported in `errors` and
   hides nothing else.
+
+Specs are held as plain documents and decoded into the model on first use,
+so that a registry restored from the cache costs only what a request needs.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
-from cdishim.cdi.model import Device, Spec
-from cdishim.cdi.spec import read_spec, spec_format
+from cdishim.cdi.decode import decode_spec
+from cdishim.cdi.spec import read_spec_document, spec_format
 from cdishim.errors import SpecError, quote
+from cdishim.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+
+    from cdishim.cdi.model import Device, Spec
 
 DEFAULT_SPEC_DIRS: tuple[str, ...] = ("/etc/cdi", "/var/run/cdi")
 
 
-@dataclass(frozen=True)
-class ResolvedDevice:
+class ResolvedDevice(Record):
     """A device together with the spec that defines it."""
 
     qualified_name: str
@@ -33,23 +40,96 @@ class ResolvedDevice:
     spec: Spec
 
 
-@dataclass
-class Registry:
-    """Devices by qualified name, plus what went wrong while loading them."""
+class SpecEntry(Record):
+    """One valid spec file: where it is, its priority, its plain document."""
 
-    spec_dirs: tuple[str, ...] = ()
-    specs: list[Spec] = field(default_factory=list)
-    devices: dict[str, ResolvedDevice] = field(default_factory=dict)
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    conflicts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    path: str
+    priority: int
+    document: Any
+    device_names: tuple[str, ...]
+
+
+class Registry:
+    """Devices by qualified name, plus what went wrong while loading them.
+
+    `index` maps each resolvable device name to the slot of its spec in
+    `entries`; `conflicts` maps each conflicting name to the files defining it.
+    """
+
+    def __init__(
+        self,
+        spec_dirs: Sequence[str],
+        entries: Sequence[SpecEntry],
+        errors: dict[str, list[str]],
+        decoded: dict[int, Spec] | None = None,
+        index: dict[str, int] | None = None,
+        conflicts: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.spec_dirs: tuple[str, ...] = tuple(spec_dirs)
+        self.entries: tuple[SpecEntry, ...] = tuple(entries)
+        self.errors = errors
+        self._decoded: dict[int, Spec] = dict(decoded or {})
+        if index is None:
+            self.index: dict[str, int] = {}
+            self.conflicts: dict[str, tuple[str, ...]] = {}
+            self._index_devices()
+        else:
+            self.index, self.conflicts = index, conflicts or {}
 
     def resolve(self, name: str) -> ResolvedDevice | None:
         """The device named *name* (``vendor/class=name``), if resolvable."""
-        return self.devices.get(name)
+        slot = self.index.get(name)
+        if slot is None:
+            return None
+        spec = self.spec(slot)
+        device_name = name.partition("=")[2]
+        device = next(device for device in spec.devices if device.name == device_name)
+        return ResolvedDevice(qualified_name=name, device=device, spec=spec)
 
-    def add_error(self, path: str, message: str) -> None:
-        """Record *message* against spec file *path*."""
+    def spec(self, slot: int) -> Spec:
+        """The decoded spec of entry *slot* (decoded once, then kept)."""
+        spec = self._decoded.get(slot)
+        if spec is None:
+            entry = self.entries[slot]
+            spec = self._decoded[slot] = decode_spec(self.document(slot), entry.path, entry.priority)
+        return spec
+
+    def document(self, slot: int) -> Any:
+        """The plain (JSON-like) document of entry *slot*."""
+        return self.entries[slot].document
+
+    @property
+    def device_names(self) -> list[str]:
+        """Every resolvable device name, sorted."""
+        return sorted(self.index)
+
+    @property
+    def specs(self) -> list[Spec]:
+        """Every valid spec, decoded."""
+        return [self.spec(slot) for slot in range(len(self.entries))]
+
+    def _add_error(self, path: str, message: str) -> None:
         self.errors.setdefault(path, []).append(message)
+
+    def _index_devices(self) -> None:
+        holders: dict[str, list[int]] = {}
+        for slot, entry in enumerate(self.entries):
+            for device in entry.device_names:
+                current = self.index.get(device)
+                if current is None or entry.priority > self.entries[current].priority:
+                    self.index[device] = slot
+                    holders[device] = [slot]
+                elif entry.priority == self.entries[current].priority:
+                    holders[device].append(slot)
+        for device, slots in holders.items():
+            if len(slots) < 2:
+                continue
+            del self.index[device]
+            paths = tuple(self.entries[slot].path for slot in slots)
+            self.conflicts[device] = paths
+            for path in paths:
+                others = ", ".join(quote(other) for other in paths if other != path)
+                self._add_error(path, f"conflicting device {quote(device)} (specs {quote(path)}, {others})")
 
 
 def list_spec_files(directory: str) -> list[str]:
@@ -62,42 +142,43 @@ def list_spec_files(directory: str) -> list[str]:
     return [os.path.join(directory, name) for name in names]
 
 
-def load_registry(spec_dirs: Sequence[str] = DEFAULT_SPEC_DIRS) -> Registry:
-    """Read every spec file under *spec_dirs* (lowest priority first)."""
-    registry = Registry(spec_dirs=tuple(spec_dirs))
+def scan_spec_dirs(spec_dirs: Sequence[str]) -> tuple[list[tuple[str, int]], dict[str, list[str]]]:
+    """Every spec file as (path, priority), and errors for unreadable dirs."""
+    files: list[tuple[str, int]] = []
+    errors: dict[str, list[str]] = {}
     for priority, directory in enumerate(spec_dirs):
         try:
-            paths = list_spec_files(directory)
+            files.extend((path, priority) for path in list_spec_files(directory))
         except OSError as err:
-            registry.add_error(directory, f"failed to read CDI spec dir {quote(directory)}: {err.strerror or err}")
-            continue
-        for path in paths:
-            try:
-                registry.specs.append(read_spec(path, priority))
-            except SpecError as err:
-                registry.add_error(path, str(err))
-    _index_devices(registry, registry.specs)
-    return registry
+            errors[directory] = [f"failed to read CDI spec dir {quote(directory)}: {err.strerror or err}"]
+    return files, errors
 
 
-def _index_devices(registry: Registry, specs: Iterable[Spec]) -> None:
-    owners: dict[str, list[ResolvedDevice]] = {}
-    for spec in specs:
-        for device in spec.devices:
-            name = f"{spec.kind}={device.name}"
-            candidate = ResolvedDevice(name, device, spec)
-            current = registry.devices.get(name)
-            if current is None or candidate.spec.priority > current.spec.priority:
-                registry.devices[name] = candidate
-                owners[name] = [candidate]
-            elif candidate.spec.priority == current.spec.priority:
-                owners[name].append(candidate)
-    for name, holders in owners.items():
-        if len(holders) < 2:
+def read_registry(spec_dirs: Sequence[str], files: Sequence[tuple[str, int]], errors: dict[str, list[str]]) -> Registry:
+    """Read, parse and validate every spec file: the cold path."""
+    entries: list[SpecEntry] = []
+    decoded: dict[int, Spec] = {}
+    for path, priority in files:
+        try:
+            document, spec = read_spec_document(path, priority)
+        except SpecError as err:
+            errors.setdefault(path, []).append(str(err))
             continue
-        del registry.devices[name]
-        paths = tuple(holder.spec.path for holder in holders)
-        registry.conflicts[name] = paths
-        for path in paths:
-            others = ", ".join(quote(other) for other in paths if other != path)
-            registry.add_error(path, f"conflicting device {quote(name)} (specs {quote(path)}, {others})")
+        names = tuple(f"{spec.kind}={device.name}" for device in spec.devices)
+        decoded[len(entries)] = spec
+        entries.append(SpecEntry(path=spec.path, priority=priority, document=document, device_names=names))
+    return Registry(spec_dirs, entries, errors, decoded)
+
+
+def load_registry(spec_dirs: Sequence[str] = DEFAULT_SPEC_DIRS, cache_dir: str = "") -> Registry:
+    """The registry of *spec_dirs* (lowest priority first).
+
+    With a *cache_dir*, a registry parsed earlier is reused when no spec file
+    changed (see `cdishim.cdi.cache`); otherwise every file is read.
+    """
+    files, errors = scan_spec_dirs(spec_dirs)
+    if not cache_dir:
+        return read_registry(spec_dirs, files, errors)
+    from cdishim.cdi import cache
+
+    return cache.load_or_read(spec_dirs, files, errors, cache_dir)

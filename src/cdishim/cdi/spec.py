@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 
 from cdishim.cdi.decode import decode_spec, load_document
-from cdishim.cdi.model import Spec
-from cdishim.cdi.validate import validate_spec
 from cdishim.errors import SpecError, quote
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cdishim.cdi.model import Spec
 
 SPEC_EXTENSIONS = {".json": "json", ".yaml": "yaml"}
 
@@ -17,29 +21,43 @@ def spec_format(path: str) -> str | None:
     return SPEC_EXTENSIONS.get(os.path.splitext(path)[1])
 
 
-def parse_spec(data: bytes, path: str, priority: int = 0, fmt: str | None = None) -> Spec:
-    """Decode and validate spec *data*; errors name *path*.
+def parse_spec_document(data: bytes, path: str, priority: int = 0, fmt: str | None = None) -> tuple[Any, Spec]:
+    """Decode and validate spec *data*; return the plain document and the `Spec`.
 
     Error texts follow the reference: ``failed to parse CDI Spec "path": ...``
     for what cannot be decoded, ``invalid CDI Spec "path": ...`` for the rest.
+    The plain document is what the registry cache keeps.
     """
+    from cdishim.cdi.validate import validate_spec  # cold path only: imports re
+
     fmt = fmt or spec_format(path) or "yaml"
     try:
-        spec = decode_spec(load_document(data, fmt), os.path.normpath(path), priority)
+        document = load_document(data, fmt)
+        spec = decode_spec(document, os.path.normpath(path), priority)
     except SpecError as err:
         raise SpecError(f"failed to parse CDI Spec {quote(path)}: {err}") from None
     try:
         validate_spec(spec)
     except SpecError as err:
         raise SpecError(f"invalid CDI Spec {quote(path)}: {err}") from None
-    return spec
+    return document, spec
 
 
-def read_spec(path: str, priority: int = 0) -> Spec:
-    """Read, decode and validate the spec file at *path*."""
+def parse_spec(data: bytes, path: str, priority: int = 0, fmt: str | None = None) -> Spec:
+    """Decode and validate spec *data*; errors name *path*."""
+    return parse_spec_document(data, path, priority, fmt)[1]
+
+
+def read_spec_document(path: str, priority: int = 0) -> tuple[Any, Spec]:
+    """Read, decode and validate the spec file at *path*: (document, `Spec`)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as err:
         raise SpecError(f"failed to read CDI Spec {quote(path)}: {err.strerror or err}") from None
-    return parse_spec(data, path, priority)
+    return parse_spec_document(data, path, priority)
+
+
+def read_spec(path: str, priority: int = 0) -> Spec:
+    """Read, decode and validate the spec file at *path*."""
+    return read_spec_document(path, priority)[1]

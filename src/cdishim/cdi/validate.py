@@ -7,12 +7,15 @@ Checks and error texts follow the reference's default validator
 from __future__ import annotations
 
 import re
-from typing import Mapping
 
 from cdishim.cdi import names
 from cdishim.cdi.model import ContainerEdits, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
 from cdishim.cdi.versions import validate_version
 from cdishim.errors import InvalidNameError, SpecError, quote
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping
 
 HOOK_NAMES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 DEVICE_TYPES = ("", "b", "c", "u", "p")

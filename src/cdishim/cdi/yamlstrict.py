@@ -6,11 +6,13 @@ refuses them, so this loader does too. Imported only for ``.yaml`` files.
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 
 from cdishim.errors import SpecError, quote
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

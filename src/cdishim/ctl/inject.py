@@ -53,8 +53,9 @@ def requested_devices(args: argparse.Namespace, prefixes: tuple[str, ...]) -> li
 def run(args: argparse.Namespace) -> int:
     """Inject and print; non-zero and nothing on stdout on any error."""
     config = load_config()
-    registry = load_registry(args.spec_dir or config.spec_dirs)
+    registry = load_registry(args.spec_dir or config.spec_dirs, config.cache_dir)
     devices = requested_devices(args, config.annotation_prefixes)
-    edited = inject_devices(load_oci_config(args.input), registry, devices)
-    sys.stdout.write(json.dumps(edited, indent=2, ensure_ascii=False) + "\n")
+    oci = load_oci_config(args.input)
+    inject_devices(oci, registry, devices)
+    sys.stdout.write(json.dumps(oci, indent=2, ensure_ascii=False) + "\n")
     return 0

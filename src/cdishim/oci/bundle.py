@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from typing import Any
 
 from cdishim.errors import BundleError, quote
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_NAME = "config.json"
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
@@ -49,7 +51,7 @@ def save_config(path: str, config: dict[str, Any]) -> None:
         original = os.stat(path)
     except OSError as err:
         raise BundleError(f"cannot stat {quote(path)}: {err.strerror or err}") from None
-    fd, temp = tempfile.mkstemp(prefix=f".{CONFIG_NAME}.", suffix=".tmp", dir=directory)
+    fd, temp = _create_temp(directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -66,6 +68,17 @@ def save_config(path: str, config: dict[str, Any]) -> None:
         _remove_quietly(temp)
         raise
     _fsync_directory(directory)
+
+
+def _create_temp(directory: str) -> tuple[int, str]:
+    """A new, exclusively created temp file next to config.json (no ``tempfile``:
+    it costs ~14 ms of imports on every container start)."""
+    while True:
+        temp = os.path.join(directory, f".{CONFIG_NAME}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), temp
+        except FileExistsError:
+            continue
 
 
 def _remove_quietly(path: str) -> None:

@@ -9,9 +9,12 @@ cannot see (a script named runc that calls cdishim again).
 from __future__ import annotations
 
 import os
-from typing import NoReturn, Sequence
 
 from cdishim.errors import RuntimeLookupError, quote
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn, Sequence
 
 EXTRA_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 LOOP_MARKER = "CDISHIM_HANDED_OVER_TO"

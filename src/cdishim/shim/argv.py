@@ -9,7 +9,6 @@ create. Anything this parser does not understand is left for runc to judge.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 # runc's global flags; True = takes a value.
 GLOBAL_FLAGS: dict[str, bool] = {
@@ -45,14 +44,14 @@ CREATE_FLAGS: dict[str, bool] = {
 INJECTING_SUBCOMMANDS = ("create", "run")
 
 
-@dataclass
 class RuncCommand:
     """What cdishim needs to know about one runc invocation."""
 
-    global_options: dict[str, str] = field(default_factory=dict)
-    subcommand: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
-    container_id: str | None = None
+    def __init__(self) -> None:
+        self.global_options: dict[str, str] = {}
+        self.subcommand: str | None = None
+        self.options: dict[str, str] = {}
+        self.container_id: str | None = None
 
     @property
     def injects(self) -> bool:

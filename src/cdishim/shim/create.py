@@ -37,12 +37,12 @@ def inject_into_bundle(bundle: str, config: Config) -> list[str]:
         raise BundleError(
             f"{quote(path)} already carries CDI devices {recorded}; refusing to inject {', '.join(requested)} on top"
         )
-    registry = load_registry(config.spec_dirs)
+    registry = load_registry(config.spec_dirs, config.cache_dir)
     for spec_path, errors in registry.errors.items():
         for error in errors:
             log_event(config, "warning", "spec file ignored", file=spec_path, error=error)
-    edited = inject_devices(oci, registry, requested)
-    edited.setdefault("annotations", {})[INJECTED_ANNOTATION] = ",".join(requested)
-    save_config(path, edited)
+    inject_devices(oci, registry, requested)
+    oci.setdefault("annotations", {})[INJECTED_ANNOTATION] = ",".join(requested)
+    save_config(path, oci)
     log_event(config, "info", "injected CDI devices", bundle=bundle, devices=requested)
     return requested

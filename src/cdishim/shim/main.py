@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
 
 from cdishim.errors import CdishimError
 from cdishim.shim.argv import RuncCommand, parse_runc_argv
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def main() -> NoReturn:

@@ -26,6 +26,12 @@ DEV_NULL_MODE = stat.S_IMODE(os.stat("/dev/null").st_mode)
 NULL_RULE = {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
 
 
+def applied(config, container_edits):
+    """*config* after applying *container_edits* in place."""
+    apply_edits(config, container_edits)
+    return config
+
+
 def edits(**raw):
     """ContainerEdits from JSON-style keyword arguments."""
     return _edits(raw, "containerEdits")
@@ -103,14 +109,7 @@ REFERENCE_CASES = [
 
 @pytest.mark.parametrize("name, spec, raw_edits, expected", REFERENCE_CASES, ids=[case[0] for case in REFERENCE_CASES])
 def test_reference_apply_results(name, spec, raw_edits, expected):
-    assert apply_edits(spec, edits(**raw_edits)) == expected
-
-
-def test_apply_does_not_modify_its_input():
-    config = {"process": {"env": ["A=1"]}, "mounts": []}
-    before = json.dumps(config)
-    apply_edits(config, edits(env=["A=2"], mounts=[{"hostPath": "/a", "containerPath": "/a"}]))
-    assert json.dumps(config) == before
+    assert applied(spec, edits(**raw_edits)) == expected
 
 
 # --- env ---------------------------------------------------------------------
@@ -118,7 +117,7 @@ def test_apply_does_not_modify_its_input():
 
 def test_env_replaces_existing_keys_in_place_and_appends_new_ones():
     config = {"process": {"env": ["PATH=/bin", "A=1", "B=2"]}}
-    result = apply_edits(config, edits(env=["A=x", "C=3", "C=4", "PATH=/usr/bin"]))
+    result = applied(config, edits(env=["A=x", "C=3", "C=4", "PATH=/usr/bin"]))
     assert result["process"]["env"] == ["PATH=/usr/bin", "A=x", "B=2", "C=4"]
 
 
@@ -127,13 +126,13 @@ def test_env_replaces_existing_keys_in_place_and_appends_new_ones():
 
 def test_existing_device_with_same_path_is_replaced_and_moves_last():
     config = {"linux": {"devices": [{"path": "/dev/null", "type": "c", "major": 9, "minor": 9}, {"path": "/dev/zero", "type": "c", "major": 1, "minor": 5}]}}
-    result = apply_edits(config, edits(deviceNodes=[{"path": "/dev/null"}]))
+    result = applied(config, edits(deviceNodes=[{"path": "/dev/null"}]))
     assert [d["path"] for d in result["linux"]["devices"]] == ["/dev/zero", "/dev/null"]
     assert result["linux"]["devices"][1]["major"] == 1
 
 
 def test_host_path_is_read_but_never_written():
-    result = apply_edits({}, edits(deviceNodes=[{"path": "/dev/mydev", "hostPath": "/dev/null"}]))
+    result = applied({}, edits(deviceNodes=[{"path": "/dev/mydev", "hostPath": "/dev/null"}]))
     device = result["linux"]["devices"][0]
     assert device["path"] == "/dev/mydev" and (device["major"], device["minor"]) == (1, 3)
     assert "hostPath" not in json.dumps(result)
@@ -149,27 +148,27 @@ def test_host_path_is_read_but_never_written():
     ],
 )
 def test_device_owner_defaults_to_the_process_user(user, node, expected):
-    result = apply_edits({"process": {"user": user}}, edits(deviceNodes=[{"path": "/dev/null", **node}]))
+    result = applied({"process": {"user": user}}, edits(deviceNodes=[{"path": "/dev/null", **node}]))
     device = result["linux"]["devices"][0]
     assert {k: device[k] for k in ("uid", "gid") if k in device} == expected
 
 
 @pytest.mark.parametrize("permissions, access", [("", "rwm"), ("r", "r"), ("rw", "rw"), ("none", "")])
 def test_cgroup_rule_access(permissions, access):
-    result = apply_edits({}, edits(deviceNodes=[{"path": "/dev/null", "permissions": permissions}]))
+    result = applied({}, edits(deviceNodes=[{"path": "/dev/null", "permissions": permissions}]))
     assert result["linux"]["resources"]["devices"] == [{**NULL_RULE, "access": access}]
 
 
 def test_declared_attributes_skip_the_host_lookup():
     node = {"path": "/dev/nonexistent", "type": "c", "major": 10, "minor": 200, "fileMode": 0o600}
-    result = apply_edits({}, edits(deviceNodes=[node]))
+    result = applied({}, edits(deviceNodes=[node]))
     assert result["linux"]["devices"] == [{"path": "/dev/nonexistent", "type": "c", "major": 10, "minor": 200, "fileMode": 0o600}]
 
 
 def test_fifo_needs_no_major(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    result = apply_edits({}, edits(deviceNodes=[{"path": "/dev/fifo", "hostPath": str(fifo)}]))
+    result = applied({}, edits(deviceNodes=[{"path": "/dev/fifo", "hostPath": str(fifo)}]))
     assert result["linux"]["devices"][0]["type"] == "p"
     assert "resources" not in result["linux"]
 
@@ -178,7 +177,7 @@ def test_fifo_needs_no_major(tmp_path):
 def test_block_device_from_host(tmp_path):
     node = tmp_path / "blk"
     os.mknod(node, 0o640 | stat.S_IFBLK, os.makedev(7, 42))
-    result = apply_edits({}, edits(deviceNodes=[{"path": "/dev/blk", "hostPath": str(node)}]))
+    result = applied({}, edits(deviceNodes=[{"path": "/dev/blk", "hostPath": str(node)}]))
     assert result["linux"]["devices"] == [{"path": "/dev/blk", "type": "b", "major": 7, "minor": 42, "fileMode": 0o640}]
     assert result["linux"]["resources"]["devices"] == [{"allow": True, "type": "b", "major": 7, "minor": 42, "access": "rwm"}]
 
@@ -217,7 +216,7 @@ def test_mounts_replace_same_destination_then_stable_sort_by_depth():
             {"destination": "/sys", "type": "sysfs", "source": "sysfs"},
         ]
     }
-    result = apply_edits(
+    result = applied(
         config,
         edits(mounts=[
             {"hostPath": "/new", "containerPath": "/usr/lib/x", "options": ["ro", "bind"]},
@@ -244,12 +243,12 @@ def test_mounts_replace_same_destination_then_stable_sort_by_depth():
 )
 def test_bind_mounts_are_idmapped_in_a_user_namespace(mount, options):
     config = {"linux": {"namespaces": [{"type": "mount"}, {"type": "user"}]}}
-    result = apply_edits(config, edits(mounts=[{"hostPath": "/h", "containerPath": "/c", **mount}]))
+    result = applied(config, edits(mounts=[{"hostPath": "/h", "containerPath": "/c", **mount}]))
     assert result["mounts"][0].get("options", []) == options
 
 
 def test_bind_mounts_are_not_idmapped_without_a_user_namespace():
-    result = apply_edits({"linux": {"namespaces": [{"type": "mount"}]}}, edits(mounts=[{"hostPath": "/h", "containerPath": "/c", "options": ["bind"]}]))
+    result = applied({"linux": {"namespaces": [{"type": "mount"}]}}, edits(mounts=[{"hostPath": "/h", "containerPath": "/c", "options": ["bind"]}]))
     assert result["mounts"][0]["options"] == ["bind"]
 
 
@@ -258,23 +257,23 @@ def test_bind_mounts_are_not_idmapped_without_a_user_namespace():
 
 def test_hooks_append_to_existing_stage():
     config = {"hooks": {"prestart": [{"path": "/engine-hook"}]}}
-    result = apply_edits(config, edits(hooks=[{"hookName": "prestart", "path": "/h", "timeout": 5}]))
+    result = applied(config, edits(hooks=[{"hookName": "prestart", "path": "/h", "timeout": 5}]))
     assert result["hooks"]["prestart"] == [{"path": "/engine-hook"}, {"path": "/h", "timeout": 5}]
 
 
 def test_net_devices_are_keyed_by_host_interface():
     config = {"linux": {"netDevices": {"eth9": {"name": "keep"}}}}
-    result = apply_edits(config, edits(netDevices=[{"hostInterfaceName": "veth1", "name": "eth1"}]))
+    result = applied(config, edits(netDevices=[{"hostInterfaceName": "veth1", "name": "eth1"}]))
     assert result["linux"]["netDevices"] == {"eth9": {"name": "keep"}, "veth1": {"name": "eth1"}}
 
 
 def test_schemata_are_written():
-    result = apply_edits({}, edits(intelRdt={"closID": "c", "schemata": ["L3:0=f", "MB:0=50"]}))
+    result = applied({}, edits(intelRdt={"closID": "c", "schemata": ["L3:0=f", "MB:0=50"]}))
     assert result["linux"]["intelRdt"] == {"closID": "c", "schemata": ["L3:0=f", "MB:0=50"]}
 
 
 def test_additional_gids_skip_those_already_present():
-    result = apply_edits({"process": {"user": {"additionalGids": [5]}}}, edits(additionalGids=[5, 6]))
+    result = applied({"process": {"user": {"additionalGids": [5]}}}, edits(additionalGids=[5, 6]))
     assert result["process"]["user"]["additionalGids"] == [5, 6]
 
 
@@ -304,7 +303,7 @@ def test_wrong_shapes_are_errors(config, raw_edits, message):
 
 def resolved(document, path):
     spec = parse_spec(json.dumps(document).encode(), path)
-    return {f"{spec.kind}={d.name}": ResolvedDevice(f"{spec.kind}={d.name}", d, spec) for d in spec.devices}
+    return {f"{spec.kind}={d.name}": ResolvedDevice(qualified_name=f"{spec.kind}={d.name}", device=d, spec=spec) for d in spec.devices}
 
 
 def test_spec_edits_come_once_before_the_first_device_of_that_spec():

@@ -86,12 +86,12 @@ def test_only_json_and_yaml_directly_in_the_dir(write_spec, dirs):
     write_spec("sub/e.json", doc(sub="1"), etc)
     (etc / "dir.json").mkdir()
     registry = load_registry([str(etc)])
-    assert sorted(registry.devices) == ["vendor.com/device=json", "vendor.com/device=yaml"]
+    assert registry.device_names == ["vendor.com/device=json", "vendor.com/device=yaml"]
 
 
 def test_missing_dirs_are_fine(tmp_path):
     registry = load_registry([str(tmp_path / "nope"), "/dev/null"])
-    assert registry.devices == {} and registry.errors == {}
+    assert registry.device_names == [] and registry.errors == {}
 
 
 def test_unresolvable_request_leaves_the_config_alone(write_spec, dirs):
@@ -108,5 +108,6 @@ def test_inject_applies_spec_then_device_edits(write_spec, dirs):
     etc, _ = dirs
     write_spec("a.json", {**doc(dev1="x", dev2="y"), "containerEdits": {"env": ["GLOBAL=1"]}}, etc)
     registry = load_registry([str(etc)])
-    result = inject_devices({}, registry, ["vendor.com/device=dev2", "vendor.com/device=dev1"])
-    assert result["process"]["env"] == ["GLOBAL=1", "DEV2=y", "DEV1=x"]
+    config: dict = {}
+    inject_devices(config, registry, ["vendor.com/device=dev2", "vendor.com/device=dev1"])
+    assert config["process"]["env"] == ["GLOBAL=1", "DEV2=y", "DEV1=x"]

@@ -1,0 +1,202 @@
+"""The parsed-registry cache: same results as a cold read, or not used at all."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cdishim.cdi import cache
+from cdishim.cdi.cache import CachedRegistry, cache_file, cache_key
+from cdishim.cdi.inject import inject_devices
+from cdishim.cdi.registry import load_registry, scan_spec_dirs
+
+REQUEST = ["vendor.com/gpu=dev-3-1", "vendor.com/gpu=dev-3-7", "vendor.com/gpu=dev-0-0", "vendor.com/gpu=dev-3-9"]
+
+
+def write_scale_specs(directory, count):
+    """*count* spec files of 10 devices each, half YAML and half JSON."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        document = {
+            "cdiVersion": "0.6.0",
+            "kind": "vendor.com/gpu",
+            "containerEdits": {"env": [f"SPEC{index}=1"]},
+            "devices": [
+                {
+                    "name": f"dev-{index}-{n}",
+                    "containerEdits": {
+                        "deviceNodes": [{"path": f"/dev/gpu{index}-{n}", "type": "c", "major": 195, "minor": n}],
+                        "mounts": [{"hostPath": f"/lib/gpu{n}.so", "containerPath": f"/lib/gpu{n}.so", "options": ["ro", "bind"]}],
+                    },
+                }
+                for n in range(10)
+            ],
+        }
+        suffix = "json" if index % 2 else "yaml"
+        (directory / f"spec-{index:04d}.{suffix}").write_text(json.dumps(document, indent=1))
+
+
+def injected(spec_dirs, cache_dir=""):
+    config = {"process": {"env": ["PATH=/bin"]}, "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}]}
+    inject_devices(config, load_registry(spec_dirs, cache_dir), REQUEST)
+    return json.dumps(config)
+
+
+@pytest.fixture
+def no_racy_window(monkeypatch):
+    monkeypatch.setattr(cache, "RACY_NS", 0)
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    path = tmp_path / "cache"
+    path.mkdir(mode=0o700)
+    return path
+
+
+@pytest.mark.parametrize("count", [4, 10, 100])
+def test_cached_results_are_byte_identical_to_a_cold_read(tmp_path, cache_dir, no_racy_window, count):
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, count)
+    dirs = [str(tmp_path / "empty"), str(spec_dir)]
+    cold = injected(dirs)
+    first = injected(dirs, str(cache_dir))  # writes the cache
+    assert os.path.exists(cache_file(str(cache_dir), dirs))
+    second = injected(dirs, str(cache_dir))  # reads it
+    assert isinstance(load_registry(dirs, str(cache_dir)), CachedRegistry)
+    assert cold == first == second
+
+
+def test_an_edit_in_place_with_the_same_size_is_seen(tmp_path, cache_dir, no_racy_window):
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, 4)
+    dirs = [str(spec_dir)]
+    before = injected(dirs, str(cache_dir))
+    target = spec_dir / "spec-0003.json"
+    text = target.read_text()
+    edited = text.replace('"SPEC3=1"', '"SPEC3=2"')
+    assert len(edited) == len(text)
+    stat_before = os.stat(target)
+    with open(target, "r+") as handle:  # same inode, same size, same second
+        handle.write(edited)
+    os.utime(target, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))  # even with mtime put back
+    after = injected(dirs, str(cache_dir))
+    assert after != before
+    assert after == injected(dirs)
+    assert "SPEC3=2" in after
+
+
+def test_added_and_removed_files_are_seen(tmp_path, cache_dir, no_racy_window):
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, 4)
+    dirs = [str(spec_dir)]
+    injected(dirs, str(cache_dir))
+    (spec_dir / "spec-0000.yaml").unlink()
+    with pytest.raises(Exception, match="unresolvable CDI devices vendor.com/gpu=dev-0-0"):
+        injected(dirs, str(cache_dir))
+
+
+def test_racy_files_are_not_cached(tmp_path, cache_dir):
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, 4)  # just written: inside the racy window
+    dirs = [str(spec_dir)]
+    injected(dirs, str(cache_dir))
+    assert not os.path.exists(cache_file(str(cache_dir), dirs))
+
+
+def plant_cache(cache_dir, dirs, env_value):
+    """A cache whose key matches but whose content says something else."""
+    registry = load_registry(dirs)
+    files, _ = scan_spec_dirs(dirs)
+    entry = registry.entries[0]
+    document = json.loads(json.dumps(entry.document))
+    document["containerEdits"] = {"env": [env_value]}
+    path = cache_file(str(cache_dir), dirs)
+    data = {
+        "key": cache_key(dirs, files),
+        "entries": [(entry.path, entry.priority, marshal.dumps(document), entry.device_names)],
+        "errors": {},
+        "index": {name: 0 for name in entry.device_names},
+        "conflicts": {},
+    }
+    with open(path, "wb") as handle:
+        handle.write(marshal.dumps(data))
+    os.chmod(path, 0o600)
+    return path
+
+
+def test_a_trusted_cache_is_used_and_an_untrusted_one_is_not(tmp_path, cache_dir):
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, 1)
+    dirs = [str(spec_dir)]
+    request = ["vendor.com/gpu=dev-0-0"]
+    path = plant_cache(cache_dir, dirs, "PLANTED=1")
+
+    def env():
+        config: dict = {}
+        inject_devices(config, load_registry(dirs, str(cache_dir)), request)
+        return config["process"]["env"]
+
+    assert env()[0] == "PLANTED=1"  # proof that a matching, trusted cache is used
+    os.chmod(path, 0o666)
+    assert env()[0] == "SPEC0=1"
+    path = plant_cache(cache_dir, dirs, "PLANTED=1")
+    os.chmod(cache_dir, 0o777)
+    assert env()[0] == "SPEC0=1"
+    os.chmod(cache_dir, 0o700)
+    real = cache_dir / "real"
+    os.rename(path, real)
+    os.symlink(real, path)
+    assert env()[0] == "SPEC0=1"
+
+
+def test_a_corrupt_cache_is_ignored_and_replaced(tmp_path, cache_dir, no_racy_window):
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, 4)
+    dirs = [str(spec_dir)]
+    path = cache_file(str(cache_dir), dirs)
+    with open(path, "wb") as handle:
+        handle.write(b"\x00garbage")
+    os.chmod(path, 0o600)
+    assert injected(dirs, str(cache_dir)) == injected(dirs)
+    assert isinstance(load_registry(dirs, str(cache_dir)), CachedRegistry)
+
+
+def test_file_errors_and_conflicts_survive_the_cache(tmp_path, cache_dir, no_racy_window):
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, 2)
+    (spec_dir / "zz-broken.json").write_text("{")
+    (spec_dir / "zz-dup.json").write_text((spec_dir / "spec-0001.json").read_text())
+    dirs = [str(spec_dir)]
+    cold = load_registry(dirs)
+    load_registry(dirs, str(cache_dir))
+    warm = load_registry(dirs, str(cache_dir))
+    assert isinstance(warm, CachedRegistry)
+    assert warm.errors == cold.errors and warm.conflicts == cold.conflicts
+    assert warm.device_names == cold.device_names
+
+
+def test_concurrent_cold_creates_agree(tmp_path, cache_dir):
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, 40)
+    code = f"""
+import json, sys
+from cdishim.cdi import cache
+cache.RACY_NS = 0
+from cdishim.cdi.inject import inject_devices
+from cdishim.cdi.registry import load_registry
+config = {{}}
+inject_devices(config, load_registry([{str(spec_dir)!r}], {str(cache_dir)!r}), {REQUEST!r})
+print(json.dumps(config))
+"""
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(8)]
+    outputs = {proc.communicate(timeout=120)[0] for proc in procs}
+    assert all(proc.returncode == 0 for proc in procs)
+    assert len(outputs) == 1
+    assert [name for name in os.listdir(cache_dir) if name.endswith(".tmp")] == []
+    assert isinstance(load_registry([str(spec_dir)], str(cache_dir)), CachedRegistry)
