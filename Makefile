@@ -13,7 +13,7 @@ deps:
 
 # A venv on Debian's python3, seeing Debian's python3-* packages, with
 # cdishim installed from this tree.
-$(BIN)/cdishim: pyproject.toml
+$(BIN)/cdishim: pyproject.toml bin/cdishim
 	$(PYTHON) -m venv --system-site-packages $(VENV)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@

@@ -1,7 +1,8 @@
 """cdishim's configuration: ``/etc/cdishim/config.toml``.
 
-A missing file means defaults. ``CDISHIM_CONFIG`` names another file, and
-``CDI_SPEC_DIRS`` (colon-separated) overrides ``spec-dirs``. Unknown keys are
+A missing file means defaults. ``CDISHIM_CONFIG`` names another file,
+``CDI_SPEC_DIRS`` (colon-separated) overrides ``spec-dirs`` and
+``CDISHIM_CACHE_DIR`` overrides ``cache-dir``. Unknown keys are
 an error, so that a typo never silently changes nothing.
 """
 
@@ -62,6 +63,9 @@ def load_config(path: str | None = None) -> Config:
     spec_dirs = os.environ.get("CDI_SPEC_DIRS")
     if spec_dirs:
         values["spec_dirs"] = tuple(d for d in spec_dirs.split(":") if d)
+    cache_dir = os.environ.get("CDISHIM_CACHE_DIR")
+    if cache_dir is not None:
+        values["cache_dir"] = cache_dir
     return Config(**values)
 
 

@@ -169,3 +169,18 @@ def test_version_prints_both(runtime):
     first, second = result.stdout.splitlines()[:2]
     assert first.startswith("cdishim version ")
     assert second.startswith("runc version ")
+
+
+def test_passthrough_does_not_start_python_once_runtime_is_recorded(runtime, make_bundle, tmp_path):
+    runtime.env["CDISHIM_CACHE_DIR"] = str(tmp_path / "cache")
+    bundle = make_bundle(gpu_request(1), "sleep 30")
+    with open(tmp_path / "create.out", "w") as out:
+        created = runtime.cdishim_cmd("create", "--bundle", str(bundle), "fast", stdout=out, stderr=out, capture_output=False)
+    assert created.returncode == 0, (tmp_path / "create.out").read_text()
+    record = (tmp_path / "cache" / "runtime").read_text()
+    assert "runtime=" in record
+    runtime.env["CDISHIM_PYTHON"] = "/nonexistent/python"  # any Python start would fail now
+    state = runtime.cdishim_cmd("state", "fast")
+    assert state.returncode == 0 and json.loads(state.stdout)["status"] == "created"
+    assert runtime.cdishim_cmd("delete", "--force", "fast").returncode == 0
+    assert runtime.cdishim_cmd("create", "--bundle", str(bundle), "again").returncode != 0  # create needs Python

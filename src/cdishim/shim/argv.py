@@ -4,6 +4,10 @@ runc (urfave/cli v1) accepts ``-flag`` and ``--flag``, values as ``--flag v``
 or ``--flag=v``, and stops reading flags at the first positional argument.
 Only the real subcommand token counts: a container named ``create`` is not a
 create. Anything this parser does not understand is left for runc to judge.
+
+The launcher ``bin/cdishim`` applies the same rules in POSIX sh to decide
+whether to start Python at all; ``tests/runc_argv_cases.json`` is the table
+both are tested against.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class RuncCommand:
         self.subcommand: str | None = None
         self.options: dict[str, str] = {}
         self.container_id: str | None = None
+        self.understood = True
 
     @property
     def injects(self) -> bool:
@@ -61,7 +66,8 @@ class RuncCommand:
     @property
     def wants_version(self) -> bool:
         """``cdishim --version`` / ``-v`` with no subcommand."""
-        return self.subcommand is None and ("version" in self.global_options or "v" in self.global_options)
+        options = self.global_options
+        return self.understood and self.subcommand is None and ("version" in options or "v" in options)
 
     def bundle(self, cwd: str | None = None) -> str:
         """Absolute bundle directory: ``--bundle``/``-b``, else the current dir."""
@@ -81,7 +87,8 @@ def _read_flags(args: list[str], start: int, known: dict[str, bool], into: dict[
             return index + 1
         if not arg.startswith("-") or arg == "-":
             return index
-        name, has_value, value = arg.lstrip("-").partition("=")
+        # Go's flag package: one or two dashes, then the name.
+        name, has_value, value = (arg[2:] if arg.startswith("--") else arg[1:]).partition("=")
         if name not in known:
             return None
         if known[name] and not has_value:
@@ -98,13 +105,17 @@ def parse_runc_argv(args: list[str]) -> RuncCommand:
     """Parse runc's arguments (without argv[0])."""
     command = RuncCommand()
     position = _read_flags(args, 0, GLOBAL_FLAGS, command.global_options)
-    if position is None or position >= len(args):
+    if position is None:
+        command.understood = False
+        return command
+    if position >= len(args):
         return command
     command.subcommand = args[position]
     if command.subcommand in INJECTING_SUBCOMMANDS:
         rest = _read_flags(args, position + 1, CREATE_FLAGS, command.options)
         if rest is None:
             command.subcommand = None  # unparseable: let runc explain
+            command.understood = False
         elif rest < len(args):
             command.container_id = args[rest]
     return command

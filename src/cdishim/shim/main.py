@@ -19,17 +19,24 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 
-def main() -> NoReturn:
-    """Entry point of the ``cdishim`` program."""
-    args = sys.argv[1:]
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point of the ``cdishim`` program: ``argv`` is [program path, runc args...].
+
+    The launcher (``bin/cdishim``) calls this with its own path first, for
+    the commands it does not hand to runc itself.
+    """
+    argv = sys.argv if argv is None else argv
+    self_path, args = argv[0], argv[1:]
     command = parse_runc_argv(args)
     try:
-        from cdishim.config import load_config
+        from cdishim.config import config_path, load_config
         from cdishim.oci.runtime import check_not_looping, exec_runtime, find_runtime
+        from cdishim.oci.runtime_record import remember_runtime
 
         check_not_looping()
         config = load_config()
-        runtime = find_runtime(config.runtimes, sys.argv[0])
+        runtime = find_runtime(config.runtimes, self_path)
+        remember_runtime(config.cache_dir, config_path(), runtime)
         if command.wants_version:
             from cdishim import __version__
 

@@ -1,0 +1,65 @@
+"""The runtime record: which low-level runtime the launcher may exec directly.
+
+The ``cdishim`` launcher (a POSIX sh script) hands commands that only go to
+runc straight to runc, without starting Python. It cannot read TOML or search
+for runc by cdishim's rules, so Python writes down what it found, in
+``<cache dir>/runtime``::
+
+    config=/etc/cdishim/config.toml
+    path=<the PATH it searched>
+    runtime=/usr/sbin/runc
+
+The launcher uses the record only when it is a regular file owned by the
+effective user in a directory owned by the effective user, the config path and
+PATH are the same, the record is newer than the config file, and the runtime
+is executable. In any other case it starts Python, which writes a new record.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+RECORD_NAME = "runtime"
+DEFAULT_CACHE_DIR = "/run/cdishim"
+
+
+def record_path(cache_dir: str) -> str:
+    """Where the record for *cache_dir* lives."""
+    return os.path.join(cache_dir, RECORD_NAME)
+
+
+def record_text(config_path: str, search_path: str, runtime: str) -> str | None:
+    """The record's content, or None when a value cannot be written on one line."""
+    values = (config_path, search_path, runtime)
+    if any("\n" in value or "\r" in value for value in values):
+        return None
+    return f"config={config_path}\npath={search_path}\nruntime={runtime}\n"
+
+
+def remember_runtime(cache_dir: str, config_path: str, runtime: str) -> None:
+    """Write the record if it would change; failures only cost speed."""
+    text = record_text(config_path, os.environ.get("PATH", ""), runtime)
+    if not cache_dir or text is None:
+        return
+    path = record_path(cache_dir)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() == text:
+                return
+    except (OSError, UnicodeDecodeError):
+        pass
+    try:
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        directory = os.lstat(cache_dir)
+        if directory.st_uid != os.geteuid() or directory.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return
+        temp = os.path.join(cache_dir, f".{RECORD_NAME}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+        os.rename(temp, path)
+    except OSError:
+        return
