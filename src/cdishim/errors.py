@@ -44,6 +44,6 @@ class RuntimeLookupError(CdishimError):
 
 def quote(text: str) -> str:
     """Quote *text* the way Go's ``%q`` does, so messages match the reference."""
-    import json
+    from cdishim import jsonfast
 
-    return json.dumps(text, ensure_ascii=False)
+    return jsonfast.dumps(text)

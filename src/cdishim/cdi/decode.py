@@ -12,7 +12,6 @@ a ``.yaml`` file is actually read.
 
 from __future__ import annotations
 
-import json
 
 from cdishim.cdi.model import (
     ContainerEdits,
@@ -24,6 +23,7 @@ from cdishim.cdi.model import (
     NetDevice,
     Spec,
 )
+from cdishim import jsonfast
 from cdishim.errors import SpecError, quote
 
 TYPE_CHECKING = False
@@ -54,7 +54,7 @@ def load_document(data: bytes, fmt: str) -> Any:
     """Decode *data* as ``json`` or ``yaml``, rejecting duplicate keys."""
     if fmt == "json":
         try:
-            return json.loads(data, object_pairs_hook=_reject_duplicates)
+            return jsonfast.loads(data, object_pairs_hook=_reject_duplicates)
         except _DuplicateKey as err:
             raise SpecError(str(err)) from None
         except (ValueError, UnicodeDecodeError) as err:

@@ -7,9 +7,9 @@ one. Mode and ownership of the original are kept.
 
 from __future__ import annotations
 
-import json
 import os
 
+from cdishim import jsonfast
 from cdishim.errors import BundleError, quote
 
 TYPE_CHECKING = False
@@ -35,7 +35,7 @@ def load_config(path: str) -> dict[str, Any]:
     if len(data) > MAX_CONFIG_BYTES:
         raise BundleError(f"{quote(path)} is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        config = json.loads(data)
+        config = jsonfast.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
         raise BundleError(f"{quote(path)} is not valid JSON: {err}") from None
     if not isinstance(config, dict):
@@ -46,7 +46,7 @@ def load_config(path: str) -> dict[str, Any]:
 def save_config(path: str, config: dict[str, Any]) -> None:
     """Atomically replace *path* with *config*, keeping its mode and owner."""
     directory = os.path.dirname(path) or "."
-    data = json.dumps(config, ensure_ascii=False, separators=(",", ":")).encode()
+    data = jsonfast.dumps(config).encode()
     try:
         original = os.stat(path)
     except OSError as err:

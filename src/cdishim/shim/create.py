@@ -15,6 +15,7 @@ from cdishim.config import Config
 from cdishim.errors import BundleError, quote
 from cdishim.log import log_event
 from cdishim.oci.bundle import config_path, load_config, save_config
+from cdishim.shim import profile
 
 INJECTED_ANNOTATION = "cdishim.injected-devices"
 
@@ -38,11 +39,14 @@ def inject_into_bundle(bundle: str, config: Config) -> list[str]:
             f"{quote(path)} already carries CDI devices {recorded}; refusing to inject {', '.join(requested)} on top"
         )
     registry = load_registry(config.spec_dirs, config.cache_dir)
+    profile.mark("registry" if type(registry).__name__ == "Registry" else "registry(cached)")
     for spec_path, errors in registry.errors.items():
         for error in errors:
             log_event(config, "warning", "spec file ignored", file=spec_path, error=error)
     inject_devices(oci, registry, requested)
     oci.setdefault("annotations", {})[INJECTED_ANNOTATION] = ",".join(requested)
+    profile.mark("edits")
     save_config(path, oci)
+    profile.mark("write")
     log_event(config, "info", "injected CDI devices", bundle=bundle, devices=requested)
     return requested

@@ -32,11 +32,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
         from cdishim.config import config_path, load_config
         from cdishim.oci.runtime import check_not_looping, exec_runtime, find_runtime
         from cdishim.oci.runtime_record import remember_runtime
+        from cdishim.shim import profile
 
         check_not_looping()
         config = load_config()
+        profile.mark("config")
         runtime = find_runtime(config.runtimes, self_path)
         remember_runtime(config.cache_dir, config_path(), runtime)
+        profile.mark("runtime")
         if command.wants_version:
             from cdishim import __version__
 
@@ -45,7 +48,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
         elif command.injects:
             from cdishim.shim.create import inject_into_bundle
 
+            profile.mark("imports")
             inject_into_bundle(command.bundle(), config)
+            profile.report()
         exec_runtime(runtime, args)
     except CdishimError as err:
         _fail(command, f"cdishim: {err}")

@@ -8,11 +8,11 @@ when ``--log-format json``; the text format is logrus'
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 
+from cdishim import jsonfast
 from cdishim.errors import quote
 
 
@@ -25,7 +25,7 @@ def format_runc_log_line(message: str, log_format: str) -> str:
     """One error record in runc's ``--log-format`` (``json`` or ``text``)."""
     stamp = _timestamp()
     if log_format == "json":
-        return json.dumps({"level": "error", "msg": message, "time": stamp}, ensure_ascii=False)
+        return jsonfast.dumps({"level": "error", "msg": message, "time": stamp})
     return f"time={quote(stamp)} level=error msg={quote(message)}"
 
 

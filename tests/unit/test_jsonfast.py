@@ -1,0 +1,85 @@
+"""jsonfast agrees with the json module, value for value and byte for byte."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cdishim import jsonfast
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text())
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner), st.dictionaries(st.text(), inner)), max_leaves=30)
+DUMPS = dict(ensure_ascii=False, separators=(",", ":"))
+
+
+@given(values)
+def test_dumps_matches_json(value):
+    assert jsonfast.dumps(value) == json.dumps(value, **DUMPS)
+
+
+@given(values, st.sampled_from(["", " ", "\n\t "]))
+def test_loads_matches_json(value, padding):
+    text = padding + json.dumps(value, indent=2) + padding
+    assert jsonfast.loads(text.encode()) == json.loads(text)
+
+
+@given(st.text(max_size=30))
+def test_loads_accepts_and_refuses_what_json_does(text):
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            jsonfast.loads(text)
+    else:
+        result = jsonfast.loads(text)
+        assert result == expected or (isinstance(result, float) and math.isnan(result))
+
+
+def test_object_pairs_hook_sees_every_pair():
+    assert jsonfast.loads('{"a": 1, "a": 2}', object_pairs_hook=list) == [("a", 1), ("a", 2)]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "{", "[1,]", '{"a":1} x', "\xff"])
+def test_errors_are_value_errors(text):
+    with pytest.raises(ValueError):
+        jsonfast.loads(text)
+
+
+def test_unserialisable_values_raise_type_error():
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        jsonfast.dumps({"a": object()})
+
+
+def fresh_process(code: str) -> str:
+    """Run *code* in a new interpreter, where json is not imported yet."""
+    result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def test_no_json_import():
+    code = "import sys; from cdishim import jsonfast; jsonfast.dumps(jsonfast.loads(b'{\"a\": [1]}')); print('re' in sys.modules, 'json' in sys.modules)"
+    assert fresh_process(code).split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("text", ["{", "[1,]", '{"a":1} x', "", '{"a": nul}'])
+def test_errors_in_a_fresh_process_are_json_errors(text):
+    code = f"""
+from cdishim import jsonfast
+try:
+    jsonfast.loads({text!r})
+except ValueError as err:
+    print(type(err).__name__, err)
+"""
+    import json
+
+    try:
+        json.loads(text)
+    except ValueError as err:
+        expected = f"{type(err).__name__} {err}"
+    assert fresh_process(code) == expected
