@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: all deps install-dev demo test test-unit test-integration clean
+.PHONY: all deps install-dev demo test test-unit test-integration bench clean
 
 all: install-dev
 
@@ -34,3 +34,6 @@ test-integration: install-dev
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
+
+bench: install-dev
+	$(BIN)/python -m bench.run

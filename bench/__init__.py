@@ -1,0 +1,1 @@
+"""Benchmarks of cdishim against bare runc, measured side by side."""

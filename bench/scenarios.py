@@ -1,0 +1,187 @@
+"""The benchmark scenarios: real runc, real bundles, the demo's mock devices.
+
+For every scenario, A is cdishim and B is bare runc doing the same work. In
+the create scenarios, B runs on a copy of the bundle whose config.json already
+holds the edits cdishim makes, so runc's own work is identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from bench.harness import Comparison, compare, run_timed
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "demo"
+FOUR_GPUS = ",".join(f"mock.com/gpu=device_{n}" for n in range(4))
+RACY_WAIT_S = 2.2  # spec files younger than this are not cached (cdishim.cdi.cache.RACY_NS)
+
+
+class Bench:
+    """Working directory, state dir and environment shared by the scenarios."""
+
+    def __init__(self, work: Path, cdishim: str, runs: int) -> None:
+        self.work = work
+        self.cdishim = cdishim
+        self.runs = runs
+        self.root = work / "runc-state"
+        self.spec_dir = work / "cdi"
+        self.env = {
+            **os.environ,
+            "CDI_SPEC_DIRS": str(self.spec_dir),
+            "CDISHIM_CONFIG": str(work / "absent-config.toml"),
+            "CDISHIM_CACHE_DIR": str(work / "cache"),
+        }
+        self.env.pop("CDISHIM_HANDED_OVER_TO", None)
+        self._counter = 0
+
+    def setup(self) -> None:
+        subprocess.run([str(DEMO / "install-mock-devices.sh")], check=True)
+        subprocess.run([str(DEMO / "write-mock-spec.sh"), str(self.spec_dir)], check=True, stdout=subprocess.DEVNULL)
+
+    def cdishim_cmd(self, *args: str) -> list[str]:
+        return [self.cdishim, "--root", str(self.root), *args]
+
+    def runc_cmd(self, *args: str) -> list[str]:
+        return ["runc", "--root", str(self.root), *args]
+
+    def bundle(self, name: str, annotations: dict[str, str], script: str = "sleep 300") -> Path:
+        path = self.work / name
+        subprocess.run(
+            [str(DEMO / "make-bundle.sh"), str(path), json.dumps(annotations), script], check=True, capture_output=True
+        )
+        return path
+
+    def new_id(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}-{self._counter}"
+
+    def delete(self, container: str) -> None:
+        subprocess.run(self.runc_cmd("delete", "--force", container), env=self.env, capture_output=True)
+
+    def pre_edited_copy(self, bundle: Path, name: str, env: dict[str, str]) -> Path:
+        """A copy of *bundle* whose config.json already holds cdishim's edits."""
+        copy = self.work / name
+        shutil.copytree(bundle, copy, symlinks=True)
+        container = self.new_id("prep")
+        run_timed(self.cdishim_cmd("create", "--bundle", str(copy), container), env)
+        self.delete(container)
+        return copy
+
+
+def passthrough(bench: Bench) -> Comparison:
+    """`cdishim state` vs `runc state` on a running container."""
+    bundle = bench.bundle("running", {})
+    run_timed(bench.runc_cmd("run", "-d", "--bundle", str(bundle), "bench-running"), bench.env)
+    run_timed(bench.cdishim_cmd("state", "bench-running"), bench.env)  # Python writes the runtime record once
+    try:
+        return compare(
+            Comparison("passthrough: state", "cdishim state", "runc state", budget_ms_added=3),
+            lambda: run_timed(bench.cdishim_cmd("state", "bench-running"), bench.env),
+            lambda: run_timed(bench.runc_cmd("state", "bench-running"), bench.env),
+            bench.runs,
+        )
+    finally:
+        bench.delete("bench-running")
+
+
+def _create_step(bench: Bench, command: list[str], bundle: Path, original: bytes | None, env: dict[str, str]):
+    def step() -> float:
+        if original is not None:
+            (bundle / "config.json").write_bytes(original)
+        container = bench.new_id("c")
+        try:
+            return run_timed([*command, "create", "--bundle", str(bundle), container], env)
+        finally:
+            bench.delete(container)
+
+    return step
+
+
+def create_path(bench: Bench, name: str, spec_dirs: str, annotation: str, budget: float | None, runs: int | None = None,
+                env_extra: dict[str, str] | None = None) -> Comparison:
+    """`cdishim create` (4 devices) vs `runc create` on a pre-edited copy."""
+    env = {**bench.env, "CDI_SPEC_DIRS": spec_dirs, **(env_extra or {})}
+    bundle = bench.bundle(f"create-{bench.new_id('b')}", {"cdi.k8s.io/bench": annotation})
+    original = (bundle / "config.json").read_bytes()
+    edited = bench.pre_edited_copy(bundle, f"edited-{bench.new_id('b')}", env)
+    return compare(
+        Comparison(name, "cdishim create", "runc create (pre-edited)", budget_ms_added=budget),
+        _create_step(bench, bench.cdishim_cmd(), bundle, original, env),
+        _create_step(bench, bench.runc_cmd(), edited, None, env),
+        runs or bench.runs,
+    )
+
+
+def lifecycle(bench: Bench) -> Comparison:
+    """create, start, kill, delete: all through cdishim vs all through runc."""
+    bundle = bench.bundle("life", {"cdi.k8s.io/bench": FOUR_GPUS})
+    original = (bundle / "config.json").read_bytes()
+    edited = bench.pre_edited_copy(bundle, "life-edited", bench.env)
+
+    def cycle(command_of, path: Path, restore: bool):
+        def step() -> float:
+            if restore:
+                (path / "config.json").write_bytes(original)
+            container = bench.new_id("life")
+            total = run_timed(command_of("create", "--bundle", str(path), container), bench.env)
+            total += run_timed(command_of("start", container), bench.env)
+            total += run_timed(command_of("kill", container, "KILL"), bench.env)
+            total += run_timed(command_of("delete", "--force", container), bench.env)
+            return total
+
+        return step
+
+    return compare(
+        Comparison("full lifecycle (create/start/kill/delete)", "via cdishim", "bare runc", budget_ratio=1.35),
+        cycle(bench.cdishim_cmd, bundle, True),
+        cycle(bench.runc_cmd, edited, False),
+        bench.runs,
+    )
+
+
+def write_scale_specs(directory: Path, files: int) -> None:
+    """*files* spec files of 10 devices each, half YAML and half JSON, on the mock nodes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for index in range(files):
+        document = {
+            "cdiVersion": "0.6.0",
+            "kind": f"scale{index}.example.com/gpu",
+            "containerEdits": {"env": [f"SCALE_SPEC={index}"]},
+            "devices": [
+                {
+                    "name": f"gpu{n}",
+                    "containerEdits": {
+                        "deviceNodes": [{"path": f"/dev/mock/device_{n % 8}"}],
+                        "mounts": [{"hostPath": f"/mock/lib/device_{n % 8}.so", "containerPath": f"/usr/lib/scale/gpu{n}.so",
+                                    "options": ["ro", "nosuid", "nodev", "bind"]}],
+                    },
+                }
+                for n in range(10)
+            ],
+        }
+        suffix = "json" if index % 2 else "yaml"
+        (directory / f"scale-{index:04d}.{suffix}").write_text(json.dumps(document, indent=2))
+
+
+def registry_scale(bench: Bench, sizes: tuple[int, ...]) -> list[Comparison]:
+    """The create path with 1..1,000 spec files, warm cache and (few runs) no cache."""
+    results = []
+    dirs = {size: bench.work / f"scale-{size}" for size in sizes}
+    for size, directory in dirs.items():
+        write_scale_specs(directory, size)
+    time.sleep(RACY_WAIT_S)
+    for size, directory in dirs.items():
+        request = ",".join(f"scale0.example.com/gpu=gpu{n}" for n in (1, 3, 5, 7))
+        budget = 20 if size == 1000 else 15
+        results.append(create_path(bench, f"create, {size} spec files, cached", str(directory), request, budget))
+        results.append(
+            create_path(bench, f"create, {size} spec files, no cache", str(directory), request, None,
+                        runs=3, env_extra={"CDISHIM_CACHE_DIR": ""})
+        )
+    return results
