@@ -29,6 +29,7 @@ import time
 import zlib
 
 from cdishim.cdi.registry import Registry, SpecEntry, read_registry
+from cdishim.fsutil import is_private, private_directory, replace_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -89,21 +90,17 @@ def load_or_read(
     return registry
 
 
-def _trusted(info: os.stat_result) -> bool:
-    return info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
 def _read_trusted(cache_dir: str, path: str) -> dict[str, Any] | None:
     try:
         directory = os.lstat(cache_dir)
-        if not stat.S_ISDIR(directory.st_mode) or not _trusted(directory):
+        if not stat.S_ISDIR(directory.st_mode) or not is_private(directory):
             return None
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or not _trusted(info):
+        if not stat.S_ISREG(info.st_mode) or not is_private(info):
             return None
         with os.fdopen(fd, "rb", closefd=False) as handle:
             cached = marshal.loads(handle.read())
@@ -133,17 +130,10 @@ def _write(cache_dir: str, path: str, key: tuple[Any, ...], registry: Registry) 
             "conflicts": registry.conflicts,
         }
     )
+    if not private_directory(cache_dir):
+        return
     try:
-        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
-        if not _trusted(os.lstat(cache_dir)):
-            return
-        temp = os.path.join(cache_dir, f".{_PREFIX}{os.getpid()}.{os.urandom(6).hex()}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        os.rename(temp, path)
+        replace_file(path, data, 0o600)
         _prune(cache_dir, keep=path)
     except OSError:
         return

@@ -18,10 +18,10 @@ is executable. In any other case it starts Python, which writes a new record.
 from __future__ import annotations
 
 import os
-import stat
+
+from cdishim.fsutil import private_directory, replace_file
 
 RECORD_NAME = "runtime"
-DEFAULT_CACHE_DIR = "/run/cdishim"
 
 
 def record_path(cache_dir: str) -> str:
@@ -49,17 +49,9 @@ def remember_runtime(cache_dir: str, config_path: str, runtime: str) -> None:
                 return
     except (OSError, UnicodeDecodeError):
         pass
+    if not private_directory(cache_dir):
+        return
     try:
-        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
-        directory = os.lstat(cache_dir)
-        if directory.st_uid != os.geteuid() or directory.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return
-        temp = os.path.join(cache_dir, f".{RECORD_NAME}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
-        os.rename(temp, path)
+        replace_file(path, text.encode(), 0o644)
     except OSError:
         return
