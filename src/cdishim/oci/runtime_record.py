@@ -43,15 +43,30 @@ def remember_runtime(cache_dir: str, config_path: str, runtime: str) -> None:
     if not cache_dir or text is None:
         return
     path = record_path(cache_dir)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return
-    except (OSError, UnicodeDecodeError):
-        pass
+    if _is_current(path, text, config_path):
+        return
     if not private_directory(cache_dir):
         return
     try:
         replace_file(path, text.encode(), 0o644)
     except OSError:
         return
+
+
+def _is_current(path: str, text: str, config_path: str) -> bool:
+    """The record says *text* and is newer than the config (as the launcher checks).
+
+    Compared in whole seconds, the coarsest a shell's ``-nt`` may use, so a
+    record the launcher would find stale is always rewritten.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() != text:
+                return False
+        recorded = int(os.stat(path).st_mtime)
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        return recorded > int(os.stat(config_path).st_mtime)
+    except OSError:
+        return True  # no config file: nothing to be newer than

@@ -1,0 +1,46 @@
+"""The runtime record Python writes for the launcher."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from cdishim.oci.runtime_record import record_path, record_text, remember_runtime
+
+
+def test_written_once_then_left_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    cache = tmp_path / "cache"
+    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
+    path = record_path(str(cache))
+    assert open(path).read() == "config=" + str(tmp_path / "none.toml") + "\npath=/usr/bin:/bin\nruntime=/usr/sbin/runc\n"
+    assert os.stat(path).st_mode & 0o777 == 0o644 and os.stat(cache).st_mode & 0o777 == 0o700
+    inode = os.stat(path).st_ino
+    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
+    assert os.stat(path).st_ino == inode
+
+
+def test_rewritten_when_the_config_is_newer(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/bin")
+    cache, config = tmp_path / "cache", tmp_path / "config.toml"
+    config.write_text("")
+    remember_runtime(str(cache), str(config), "/usr/sbin/runc")
+    path = record_path(str(cache))
+    past = time.time() - 100
+    os.utime(path, (past, past))  # the config was edited after the record
+    remember_runtime(str(cache), str(config), "/usr/sbin/runc")
+    assert os.stat(path).st_mtime > os.stat(config).st_mtime - 1
+
+
+def test_values_with_newlines_are_never_recorded(tmp_path):
+    assert record_text("/etc/x\n", "/bin", "/runc") is None
+    remember_runtime(str(tmp_path / "cache"), "/etc/x\nruntime=/tmp/evil", "/usr/sbin/runc")
+    assert not os.path.exists(record_path(str(tmp_path / "cache")))
+
+
+def test_an_untrusted_cache_dir_is_not_written(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o777)
+    os.chmod(cache, 0o777)
+    remember_runtime(str(cache), "/etc/cdishim/config.toml", "/usr/sbin/runc")
+    assert not os.path.exists(record_path(str(cache)))
