@@ -103,11 +103,6 @@ class Registry:
         """Every resolvable device name, sorted."""
         return sorted(self.index)
 
-    @property
-    def specs(self) -> list[Spec]:
-        """Every valid spec, decoded."""
-        return [self.spec(slot) for slot in range(len(self.entries))]
-
     def _add_error(self, path: str, message: str) -> None:
         self.errors.setdefault(path, []).append(message)
 
