@@ -9,7 +9,12 @@ cost of a hit is one ``stat`` per file plus one read of the cache.
 `RACY_NS` of now could change again without its key changing, so a registry
 holding such a file is not cached. This is git's "racily clean" rule.
 
-**Trust.** The cache is a `marshal` file: it loads in C and needs no import,
+**Layout.** A 4-byte header length, a `marshal` header (key, device index,
+errors, conflicts, and each spec's path, priority, and blob offset and length),
+then one `marshal` blob per spec document. A hit unpacks the header and only
+the blobs of the specs a request uses.
+
+**Trust.** The cache is `marshal` data: it loads in C and needs no import,
 but marshal input must be trusted. The directory and the file must be owned by
 the effective user and writable by nobody else (0700 dir; 0600/0644 file).
 The file is opened with ``O_NOFOLLOW``. Anything else is ignored.
@@ -35,25 +40,41 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Sequence
 
-FORMAT = 1
+FORMAT = 2
 RACY_NS = 2_000_000_000
 STALE_SECONDS = 24 * 3600
 _PREFIX = "registry-"
 _SUFFIX = ".marshal"
 
 
+class _CachedEntries:
+    """The cached specs as a sequence of `SpecEntry`, each built on first use."""
+
+    def __init__(self, rows: list[tuple[str, int, int, int]]) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, slot: int) -> SpecEntry:
+        path, priority, _, _ = self._rows[slot]
+        return SpecEntry(path=path, priority=priority, document=None, device_names=())
+
+
 class CachedRegistry(Registry):
     """A registry restored from the cache: documents unpacked on first use."""
 
-    def __init__(self, spec_dirs: Sequence[str], cached: dict[str, Any]) -> None:
-        entries = [
-            SpecEntry(path=path, priority=priority, document=blob, device_names=names)
-            for path, priority, blob, names in cached["entries"]
-        ]
-        super().__init__(spec_dirs, entries, cached["errors"], index=cached["index"], conflicts=cached["conflicts"])
+    def __init__(self, spec_dirs: Sequence[str], header: dict[str, Any], data: bytes, blobs_at: int) -> None:
+        super().__init__(spec_dirs, (), header["errors"], index=header["index"], conflicts=header["conflicts"])
+        self._rows: list[tuple[str, int, int, int]] = header["entries"]
+        self.entries = _CachedEntries(self._rows)  # type: ignore[assignment]
+        self._data = memoryview(data)
+        self._blobs_at = blobs_at
 
     def document(self, slot: int) -> Any:
-        return marshal.loads(self.entries[slot].document)
+        _, _, offset, length = self._rows[slot]
+        start = self._blobs_at + offset
+        return marshal.loads(self._data[start : start + length])
 
 
 def cache_file(cache_dir: str, spec_dirs: Sequence[str]) -> str:
@@ -81,16 +102,17 @@ def load_or_read(
     """The cached registry when its key matches; else read every file and cache it."""
     key = cache_key(spec_dirs, files)
     path = cache_file(cache_dir, spec_dirs)
-    cached = _read_trusted(cache_dir, path)
-    if cached is not None and cached.get("key") == key:
-        return CachedRegistry(spec_dirs, cached)
+    data = _read_trusted(cache_dir, path)
+    unpacked = _unpack(data) if data is not None else None
+    if unpacked is not None and unpacked[0].get("key") == key:
+        return CachedRegistry(spec_dirs, unpacked[0], data, unpacked[1])  # type: ignore[arg-type]
     registry = read_registry(spec_dirs, files, errors)
     if not _is_racy(key):
         _write(cache_dir, path, key, registry)
     return registry
 
 
-def _read_trusted(cache_dir: str, path: str) -> dict[str, Any] | None:
+def _read_trusted(cache_dir: str, path: str) -> bytes | None:
     try:
         directory = os.lstat(cache_dir)
         if not stat.S_ISDIR(directory.st_mode) or not is_private(directory):
@@ -103,12 +125,27 @@ def _read_trusted(cache_dir: str, path: str) -> dict[str, Any] | None:
         if not stat.S_ISREG(info.st_mode) or not is_private(info):
             return None
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            cached = marshal.loads(handle.read())
-    except (OSError, ValueError, EOFError, TypeError):
+            return handle.read()
+    except OSError:
         return None
     finally:
         os.close(fd)
-    return cached if isinstance(cached, dict) else None
+
+
+def _unpack(data: bytes) -> tuple[dict[str, Any], int] | None:
+    """(header, offset of the blobs), or None for anything malformed."""
+    size = int.from_bytes(data[:4], "little")
+    try:
+        header = marshal.loads(memoryview(data)[4 : 4 + size])
+    except (ValueError, EOFError, TypeError):
+        return None
+    try:
+        blobs_end = max((offset + length for _, _, offset, length in header["entries"]), default=0)
+    except (TypeError, ValueError, KeyError):
+        return None
+    if 4 + size + blobs_end > len(data):
+        return None  # truncated
+    return header, 4 + size
 
 
 def _is_racy(key: tuple[Any, ...]) -> bool:
@@ -118,18 +155,15 @@ def _is_racy(key: tuple[Any, ...]) -> bool:
 
 def _write(cache_dir: str, path: str, key: tuple[Any, ...], registry: Registry) -> None:
     """Store *registry*; any failure just means no cache this time."""
-    data = marshal.dumps(
-        {
-            "key": key,
-            "entries": [
-                (entry.path, entry.priority, marshal.dumps(entry.document), entry.device_names)
-                for entry in registry.entries
-            ],
-            "errors": registry.errors,
-            "index": registry.index,
-            "conflicts": registry.conflicts,
-        }
+    blobs = [marshal.dumps(entry.document) for entry in registry.entries]
+    rows, offset = [], 0
+    for entry, blob in zip(registry.entries, blobs):
+        rows.append((entry.path, entry.priority, offset, len(blob)))
+        offset += len(blob)
+    header = marshal.dumps(
+        {"key": key, "entries": rows, "errors": registry.errors, "index": registry.index, "conflicts": registry.conflicts}
     )
+    data = len(header).to_bytes(4, "little") + header + b"".join(blobs)
     if not private_directory(cache_dir):
         return
     try:

@@ -116,16 +116,17 @@ def plant_cache(cache_dir, dirs, env_value):
     entry = registry.entries[0]
     document = json.loads(json.dumps(entry.document))
     document["containerEdits"] = {"env": [env_value]}
-    path = cache_file(str(cache_dir), dirs)
-    data = {
+    blob = marshal.dumps(document)
+    header = marshal.dumps({
         "key": cache_key(dirs, files),
-        "entries": [(entry.path, entry.priority, marshal.dumps(document), entry.device_names)],
+        "entries": [(entry.path, entry.priority, 0, len(blob))],
         "errors": {},
         "index": {name: 0 for name in entry.device_names},
         "conflicts": {},
-    }
+    })
+    path = cache_file(str(cache_dir), dirs)
     with open(path, "wb") as handle:
-        handle.write(marshal.dumps(data))
+        handle.write(len(header).to_bytes(4, "little") + header + blob)
     os.chmod(path, 0o600)
     return path
 
@@ -161,7 +162,7 @@ def test_a_corrupt_cache_is_ignored_and_replaced(tmp_path, cache_dir, no_racy_wi
     dirs = [str(spec_dir)]
     path = cache_file(str(cache_dir), dirs)
     with open(path, "wb") as handle:
-        handle.write(b"\x00garbage")
+        handle.write(b"\xff\xff\xff\x7fgarbage")
     os.chmod(path, 0o600)
     assert injected(dirs, str(cache_dir)) == injected(dirs)
     assert isinstance(load_registry(dirs, str(cache_dir)), CachedRegistry)
@@ -200,3 +201,15 @@ print(json.dumps(config))
     assert len(outputs) == 1
     assert [name for name in os.listdir(cache_dir) if name.endswith(".tmp")] == []
     assert isinstance(load_registry([str(spec_dir)], str(cache_dir)), CachedRegistry)
+
+
+def test_a_truncated_cache_is_ignored(tmp_path, cache_dir, no_racy_window):
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, 4)
+    dirs = [str(spec_dir)]
+    expected = injected(dirs)
+    injected(dirs, str(cache_dir))
+    path = cache_file(str(cache_dir), dirs)
+    with open(path, "r+b") as handle:
+        handle.truncate(os.path.getsize(path) - 10)
+    assert injected(dirs, str(cache_dir)) == expected
