@@ -56,6 +56,9 @@ def main() -> int:
             scenarios.passthrough(bench),
             scenarios.create_path(bench, "create, demo spec (4 devices), cached", str(bench.spec_dir),
                                   scenarios.FOUR_GPUS, 15),
+            scenarios.create_path(bench, "create, demo spec (4 devices), cached, with a config file",
+                                  str(bench.spec_dir), scenarios.FOUR_GPUS, 15,
+                                  env_extra={"CDISHIM_CONFIG": str(bench.config_file)}),
             scenarios.lifecycle(bench),
             *scenarios.registry_scale(bench, tuple(int(size) for size in args.sizes.split(","))),
         ]

@@ -43,6 +43,12 @@ class Bench:
     def setup(self) -> None:
         subprocess.run([str(DEMO / "install-mock-devices.sh")], check=True)
         subprocess.run([str(DEMO / "write-mock-spec.sh"), str(self.spec_dir)], check=True, stdout=subprocess.DEVNULL)
+        self.config_file.write_text('# as a package would install it\nruntimes = ["runc", "crun"]\nlog-level = "warning"\n')
+
+    @property
+    def config_file(self) -> Path:
+        """A real config file, for the create path as it runs on an installed node."""
+        return self.work / "config.toml"
 
     def cdishim_cmd(self, *args: str) -> list[str]:
         return [self.cdishim, "--root", str(self.root), *args]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 
 def create_temp(directory: str, prefix: str, mode: int = 0o600) -> tuple[int, str]:
@@ -71,3 +72,37 @@ def private_directory(directory: str) -> bool:
     except OSError:
         return False
     return stat.S_ISDIR(info.st_mode) and is_private(info)
+
+
+def read_private_file(directory: str, path: str) -> bytes | None:
+    """The content of *path* if it and *directory* are `is_private`; else None.
+
+    *path* is opened without following symlinks and checked on the open file,
+    so what is checked is what is read.
+    """
+    try:
+        info = os.lstat(directory)
+        if not stat.S_ISDIR(info.st_mode) or not is_private(info):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or not is_private(info):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def is_racy(mtime_ns: int, ctime_ns: int, window_ns: int) -> bool:
+    """Whether a file changed so recently that it could change again unseen.
+
+    Timestamps advance by clock ticks, so two writes close together can leave
+    the same (size, mtime, ctime). A cache must not trust such a file yet.
+    """
+    return max(mtime_ns, ctime_ns) >= time.time_ns() - window_ns

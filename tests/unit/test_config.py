@@ -61,3 +61,47 @@ def test_bad_config(tmp_path, content, message):
     with pytest.raises(ConfigError) as err:
         load_config(str(path))
     assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_parsed_config_is_cached_and_reparsed_when_the_file_changes(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from cdishim import config as config_module
+
+    monkeypatch.setattr(config_module, "_RACY_NS", 0)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CDISHIM_CACHE_DIR", str(cache))
+    monkeypatch.delenv("CDI_SPEC_DIRS", raising=False)
+    path = tmp_path / "config.toml"
+    path.write_text('log-level = "error"\n')
+    assert load_config(str(path)).log_level == "error"
+    assert (cache / "config.marshal").exists()
+    # A fresh process reads the cache without importing tomllib.
+    code = f"import sys; from cdishim.config import load_config; c = load_config({str(path)!r}); print(c.log_level, 'tomllib' in sys.modules)"
+    env = {**os.environ, "CDISHIM_CACHE_DIR": str(cache)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["error", "False"]
+    # Same size, edited in place: the key changes, the file is parsed again.
+    path.write_text('log-level = "debug"\n')
+    assert load_config(str(path)).log_level == "debug"
+
+
+def test_an_untrusted_config_cache_is_ignored(tmp_path, monkeypatch):
+    import marshal
+    import os
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    monkeypatch.setenv("CDISHIM_CACHE_DIR", str(cache))
+    path = tmp_path / "config.toml"
+    path.write_text('log-level = "error"\n')
+    info = os.stat(path)
+    key = (1, str(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    planted = cache / "config.marshal"
+    planted.write_bytes(marshal.dumps((key, {"log_level": "debug"})))
+    os.chmod(planted, 0o600)
+    assert load_config(str(path)).log_level == "debug"  # a matching, private cache is used
+    os.chmod(planted, 0o666)
+    assert load_config(str(path)).log_level == "error"

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import marshal
 import os
-import stat
 import sys
 import time
 import zlib
 
 from cdishim.cdi.registry import Registry, SpecEntry, read_registry
-from cdishim.fsutil import is_private, private_directory, replace_file
+from cdishim.fsutil import is_racy, private_directory, read_private_file, replace_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -102,7 +101,7 @@ def load_or_read(
     """The cached registry when its key matches; else read every file and cache it."""
     key = cache_key(spec_dirs, files)
     path = cache_file(cache_dir, spec_dirs)
-    data = _read_trusted(cache_dir, path)
+    data = read_private_file(cache_dir, path)
     unpacked = _unpack(data) if data is not None else None
     if unpacked is not None and unpacked[0].get("key") == key:
         return CachedRegistry(spec_dirs, unpacked[0], data, unpacked[1])  # type: ignore[arg-type]
@@ -110,26 +109,6 @@ def load_or_read(
     if not _is_racy(key):
         _write(cache_dir, path, key, registry)
     return registry
-
-
-def _read_trusted(cache_dir: str, path: str) -> bytes | None:
-    try:
-        directory = os.lstat(cache_dir)
-        if not stat.S_ISDIR(directory.st_mode) or not is_private(directory):
-            return None
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or not is_private(info):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _unpack(data: bytes) -> tuple[dict[str, Any], int] | None:
@@ -149,8 +128,7 @@ def _unpack(data: bytes) -> tuple[dict[str, Any], int] | None:
 
 
 def _is_racy(key: tuple[Any, ...]) -> bool:
-    horizon = time.time_ns() - RACY_NS
-    return any(len(entry) == 7 and max(entry[5], entry[6]) >= horizon for entry in key[3])
+    return any(len(entry) == 7 and is_racy(entry[5], entry[6], RACY_NS) for entry in key[3])
 
 
 def _write(cache_dir: str, path: str, key: tuple[Any, ...], registry: Registry) -> None:
