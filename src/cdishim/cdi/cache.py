@@ -63,6 +63,8 @@ class _CachedEntries:
 class CachedRegistry(Registry):
     """A registry restored from the cache: documents unpacked on first use."""
 
+    from_cache = True
+
     def __init__(self, spec_dirs: Sequence[str], header: dict[str, Any], data: bytes, blobs_at: int) -> None:
         super().__init__(spec_dirs, (), header["errors"], index=header["index"], conflicts=header["conflicts"])
         self._rows: list[tuple[str, int, int, int]] = header["entries"]

@@ -56,6 +56,8 @@ class Registry:
     `entries`; `conflicts` maps each conflicting name to the files defining it.
     """
 
+    from_cache = False
+
     def __init__(
         self,
         spec_dirs: Sequence[str],

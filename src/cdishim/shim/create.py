@@ -39,7 +39,7 @@ def inject_into_bundle(bundle: str, config: Config) -> list[str]:
             f"{quote(path)} already carries CDI devices {recorded}; refusing to inject {', '.join(requested)} on top"
         )
     registry = load_registry(config.spec_dirs, config.cache_dir)
-    profile.mark("registry" if type(registry).__name__ == "Registry" else "registry(cached)")
+    profile.mark("registry(cached)" if registry.from_cache else "registry")
     for spec_path, errors in registry.errors.items():
         for error in errors:
             log_event(config, "warning", "spec file ignored", file=spec_path, error=error)

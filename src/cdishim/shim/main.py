@@ -1,9 +1,10 @@
-"""``cdishim``: a runc-compatible OCI runtime that injects CDI devices.
+"""``cdishim`` in Python: create/run injection, ``--version``, and runtime lookup.
 
-The hot path is visible here: a passthrough command (state, start, kill,
-delete, ...) imports only ``argv``, ``config`` and ``runtime`` and then
-``execv``s the low-level runtime. The CDI code is imported only for
-``create`` and ``run``.
+The launcher (``bin/cdishim``) sends commands here that need Python: create,
+run, --version, and passthrough commands while it has no trusted runtime
+record yet. A passthrough command imports only ``argv``, ``config`` and
+``runtime`` before it ``execv``s the low-level runtime. The CDI code is
+imported only for ``create`` and ``run``.
 """
 
 from __future__ import annotations
