@@ -29,7 +29,6 @@ DEFAULT_CONFIG_PATH = "/etc/cdishim/config.toml"
 DEFAULT_CACHE_DIR = "/run/cdishim"
 _CACHE_NAME = "config.marshal"
 _CACHE_FORMAT = 1
-_RACY_NS = 2_000_000_000
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -93,7 +92,7 @@ def _read_values(path: str) -> dict[str, Any]:
         except OSError as err:
             raise ConfigError(f"cannot read config {quote(path)}: {err.strerror or err}") from None
     values = _parse(path, data)
-    if cache_dir and not is_racy(info.st_mtime_ns, info.st_ctime_ns, _RACY_NS) and private_directory(cache_dir):
+    if cache_dir and not is_racy(info.st_mtime_ns, info.st_ctime_ns) and private_directory(cache_dir):
         try:
             replace_file(os.path.join(cache_dir, _CACHE_NAME), marshal.dumps((key, values)), 0o600)
         except OSError:

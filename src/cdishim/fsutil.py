@@ -10,6 +10,9 @@ import os
 import stat
 import time
 
+# How recently a file may have changed and still be trusted by a stat-keyed cache.
+RACY_NS = 2_000_000_000
+
 
 def create_temp(directory: str, prefix: str, mode: int = 0o600) -> tuple[int, str]:
     """A new, exclusively created file in *directory*: (fd, path)."""
@@ -99,10 +102,10 @@ def read_private_file(directory: str, path: str) -> bytes | None:
         os.close(fd)
 
 
-def is_racy(mtime_ns: int, ctime_ns: int, window_ns: int) -> bool:
+def is_racy(mtime_ns: int, ctime_ns: int) -> bool:
     """Whether a file changed so recently that it could change again unseen.
 
     Timestamps advance by clock ticks, so two writes close together can leave
     the same (size, mtime, ctime). A cache must not trust such a file yet.
     """
-    return max(mtime_ns, ctime_ns) >= time.time_ns() - window_ns
+    return max(mtime_ns, ctime_ns) >= time.time_ns() - RACY_NS

@@ -68,9 +68,9 @@ def test_parsed_config_is_cached_and_reparsed_when_the_file_changes(tmp_path, mo
     import subprocess
     import sys
 
-    from cdishim import config as config_module
+    from cdishim import fsutil
 
-    monkeypatch.setattr(config_module, "_RACY_NS", 0)
+    monkeypatch.setattr(fsutil, "RACY_NS", 0)
     cache = tmp_path / "cache"
     monkeypatch.setenv("CDISHIM_CACHE_DIR", str(cache))
     monkeypatch.delenv("CDI_SPEC_DIRS", raising=False)

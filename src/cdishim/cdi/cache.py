@@ -6,7 +6,7 @@ ctime_ns)``. A cache whose key differs in anything is never used. So the
 cost of a hit is one ``stat`` per file plus one read of the cache.
 
 **Racy files.** Timestamps are coarse (a clock tick). A file written within
-`RACY_NS` of now could change again without its key changing, so a registry
+`fsutil.RACY_NS` of now could change again without its key changing, so a registry
 holding such a file is not cached. This is git's "racily clean" rule.
 
 **Layout.** A 4-byte header length, a `marshal` header (key, device index,
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from typing import Any, Sequence
 
 FORMAT = 2
-RACY_NS = 2_000_000_000
 STALE_SECONDS = 24 * 3600
 _PREFIX = "registry-"
 _SUFFIX = ".marshal"
@@ -130,11 +129,13 @@ def _unpack(data: bytes) -> tuple[dict[str, Any], int] | None:
 
 
 def _is_racy(key: tuple[Any, ...]) -> bool:
-    return any(len(entry) == 7 and is_racy(entry[5], entry[6], RACY_NS) for entry in key[3])
+    return any(len(entry) == 7 and is_racy(entry[5], entry[6]) for entry in key[3])
 
 
 def _write(cache_dir: str, path: str, key: tuple[Any, ...], registry: Registry) -> None:
     """Store *registry*; any failure just means no cache this time."""
+    if not private_directory(cache_dir):
+        return
     blobs = [marshal.dumps(entry.document) for entry in registry.entries]
     rows, offset = [], 0
     for entry, blob in zip(registry.entries, blobs):
@@ -144,8 +145,6 @@ def _write(cache_dir: str, path: str, key: tuple[Any, ...], registry: Registry) 
         {"key": key, "entries": rows, "errors": registry.errors, "index": registry.index, "conflicts": registry.conflicts}
     )
     data = len(header).to_bytes(4, "little") + header + b"".join(blobs)
-    if not private_directory(cache_dir):
-        return
     try:
         replace_file(path, data, 0o600)
         _prune(cache_dir, keep=path)

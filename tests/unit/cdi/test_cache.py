@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from cdishim.cdi import cache
+from cdishim import fsutil
 from cdishim.cdi.cache import CachedRegistry, cache_file, cache_key
 from cdishim.cdi.inject import inject_devices
 from cdishim.cdi.registry import load_registry, scan_spec_dirs
@@ -49,7 +49,7 @@ def injected(spec_dirs, cache_dir=""):
 
 @pytest.fixture
 def no_racy_window(monkeypatch):
-    monkeypatch.setattr(cache, "RACY_NS", 0)
+    monkeypatch.setattr(fsutil, "RACY_NS", 0)
 
 
 @pytest.fixture
@@ -187,8 +187,8 @@ def test_concurrent_cold_creates_agree(tmp_path, cache_dir):
     write_scale_specs(spec_dir, 40)
     code = f"""
 import json, sys
-from cdishim.cdi import cache
-cache.RACY_NS = 0
+from cdishim import fsutil
+fsutil.RACY_NS = 0
 from cdishim.cdi.inject import inject_devices
 from cdishim.cdi.registry import load_registry
 config = {{}}
