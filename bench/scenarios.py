@@ -42,7 +42,8 @@ class Bench:
 
     def setup(self) -> None:
         subprocess.run([str(DEMO / "install-mock-devices.sh")], check=True)
-        subprocess.run([str(DEMO / "write-mock-spec.sh"), str(self.spec_dir)], check=True, stdout=subprocess.DEVNULL)
+        ctl = str(Path(self.cdishim).parent / "cdishim-ctl")
+        subprocess.run([str(DEMO / "write-mock-spec.sh"), ctl, str(self.spec_dir)], check=True, capture_output=True)
         self.config_file.write_text('# as a package would install it\nruntimes = ["runc", "crun"]\nlog-level = "warning"\n')
 
     @property

@@ -2,7 +2,7 @@
 # The cdishim demo: two busybox containers run through cdishim (not bare runc),
 # each asking for its own mock GPUs with a cdi.k8s.io/ annotation, and each
 # checked to see exactly those devices and libraries.
-# Usage: run.sh CDISHIM   (the cdishim program to run)
+# Usage: run.sh CDISHIM   (the cdishim program to run; cdishim-ctl is next to it)
 set -eu
 
 cdishim=$1
@@ -11,7 +11,7 @@ work=${CDISHIM_DEMO_DIR:-/run/cdishim-demo}
 state=$work/runc-state
 
 "$here/install-mock-devices.sh"
-"$here/write-mock-spec.sh" /etc/cdi
+"$here/write-mock-spec.sh" "$(dirname "$cdishim")/cdishim-ctl" /etc/cdi
 
 # Show and check what one container sees.
 # run_container NAME DEVICE-NUMBERS...

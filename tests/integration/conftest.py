@@ -41,7 +41,8 @@ def spec_dir(tmp_path_factory) -> Path:
     """A spec dir holding the demo's mock.com/gpu spec, on installed mock devices."""
     subprocess.run([str(DEMO / "install-mock-devices.sh")], check=True)
     directory = tmp_path_factory.mktemp("cdi")
-    subprocess.run([str(DEMO / "write-mock-spec.sh"), str(directory)], check=True, capture_output=True)
+    ctl = Path(sys.executable).parent / "cdishim-ctl"
+    subprocess.run([str(DEMO / "write-mock-spec.sh"), str(ctl), str(directory)], check=True, capture_output=True)
     return directory
 
 

@@ -10,17 +10,14 @@ from typing import Sequence
 from cdishim import __version__
 from cdishim.errors import CdishimError
 
-SUBCOMMANDS = ("inject", "validate")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser, with each subcommand registered by its module."""
     parser = argparse.ArgumentParser(prog="cdishim-ctl", description="Inspect and use CDI specs with cdishim.")
     parser.add_argument("--version", action="version", version=f"cdishim-ctl {__version__}")
     subparsers = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
-    from cdishim.ctl import inject, validate
+    from cdishim.ctl import generate, inject, listing, validate
 
-    for module in (inject, validate):
+    for module in (listing, inject, validate, generate):
         module.register(subparsers)
     return parser
 

@@ -1,0 +1,73 @@
+"""What the spec dirs hold, as plain data: the shared view of `list` and `doctor`.
+
+Read fresh from disk (never from the registry cache), so that what an
+operator sees is what is on the node now. The layout of the returned dict
+is what ``cdishim-ctl list -o json`` prints: keep it stable.
+"""
+
+from __future__ import annotations
+
+from cdishim.cdi.registry import read_registry, scan_spec_dirs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+
+    from cdishim.cdi.model import Device
+    from cdishim.cdi.registry import Registry
+
+
+def device_details(device: Device) -> dict[str, Any]:
+    """The host-facing parts of a device's edits: its device nodes and mounts."""
+    return {
+        "deviceNodes": [node.host_path or node.path for node in device.edits.device_nodes],
+        "mounts": [mount.host_path for mount in device.edits.mounts],
+    }
+
+
+def take_inventory(spec_dirs: Sequence[str], verbose: bool = False) -> dict[str, Any]:
+    """Spec dirs, resolvable devices, spec files with their errors, and conflicts."""
+    files, errors = scan_spec_dirs(spec_dirs)
+    registry = read_registry(spec_dirs, files, errors)
+    return {
+        "specDirs": [
+            {"path": directory, "priority": priority, "errors": registry.errors.get(directory, [])}
+            for priority, directory in enumerate(spec_dirs)
+        ],
+        "devices": _devices(registry, verbose),
+        "specs": _specs(registry, files),
+        "conflicts": [{"device": name, "specs": list(paths)} for name, paths in sorted(registry.conflicts.items())],
+    }
+
+
+def _devices(registry: Registry, verbose: bool) -> list[dict[str, Any]]:
+    devices = []
+    for name in registry.device_names:
+        entry = registry.entries[registry.index[name]]
+        item: dict[str, Any] = {"name": name, "spec": entry.path, "priority": entry.priority}
+        if verbose:
+            resolved = registry.resolve(name)
+            assert resolved is not None
+            item.update(device_details(resolved.device))
+        devices.append(item)
+    return devices
+
+
+def _specs(registry: Registry, files: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+    """Each spec file; ``kind`` is null when the file could not be loaded.
+
+    A loaded file's ``errors`` are its conflicts, also listed by device name
+    in ``conflicts``; a file that failed to load has exactly its load error.
+    """
+    by_path = {entry.path: slot for slot, entry in enumerate(registry.entries)}
+    specs = []
+    for path, priority in files:
+        item: dict[str, Any] = {"path": path, "priority": priority, "kind": None, "cdiVersion": None, "devices": 0}
+        slot = by_path.get(path)
+        if slot is not None:
+            spec = registry.spec(slot)
+            item.update(kind=spec.kind, cdiVersion=spec.version, devices=len(spec.devices))
+        item["conflicts"] = sorted(name for name, paths in registry.conflicts.items() if path in paths)
+        item["errors"] = registry.errors.get(path, [])
+        specs.append(item)
+    return specs

@@ -1,0 +1,39 @@
+"""Render plain data (dicts, lists, scalars) as JSON or YAML for people and scripts.
+
+JSON is indented and keeps key order, so ``-o json`` output is stable. YAML
+indents block sequences under their key (as people write CDI specs by hand)
+and writes lists of scalars in flow style (``options: [ro, nosuid]``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def to_json(data: Any) -> str:
+    """*data* as indented JSON with a final newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_yaml(data: Any) -> str:
+    """*data* as block-style YAML, key order kept."""
+    import yaml
+
+    class IndentedDumper(yaml.SafeDumper):
+        def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+            super().increase_indent(flow, False)
+
+    def represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+        flow = bool(items) and not any(isinstance(item, (dict, list)) for item in items)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
+
+    IndentedDumper.add_representer(list, represent_list)
+    return yaml.dump(
+        data, Dumper=IndentedDumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000
+    )
+
+
+def render(data: Any, fmt: str) -> str:
+    """*data* in *fmt* (``json`` or ``yaml``)."""
+    return to_json(data) if fmt == "json" else to_yaml(data)

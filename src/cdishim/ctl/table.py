@@ -1,0 +1,14 @@
+"""Plain aligned text tables, like ``docker ps`` prints."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "") -> str:
+    """*rows* under *header*, columns padded to their widest cell; *empty* alone if no rows."""
+    if not rows:
+        return f"{empty}\n" if empty else ""
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    return "\n".join(lines) + "\n"
