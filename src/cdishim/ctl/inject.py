@@ -22,7 +22,12 @@ from cdishim.oci.bundle import load_config as load_oci_config
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``inject`` subcommand."""
-    parser = subparsers.add_parser("inject", help="print an OCI config with CDI devices injected (dry run)")
+    parser = subparsers.add_parser(
+        "inject", help="print an OCI config with CDI devices injected (dry run)",
+        description="Print the OCI config the runtime would write for these devices; change nothing.",
+        epilog="example:\n  cdishim-ctl inject --input bundle/config.json mock.com/gpu=device_0 mock.com/gpu=device_1\n"
+               "  cdishim-ctl inject --input bundle/config.json --annotation cdi.k8s.io/demo=mock.com/gpu=device_0\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec-dir", action="append", default=[], metavar="DIR",
                         help="CDI spec dir; repeat, later ones win (default: the configured dirs)")
     parser.add_argument("--input", required=True, metavar="CONFIG.json", help="OCI config.json to edit")

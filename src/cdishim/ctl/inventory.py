@@ -13,15 +13,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Sequence
 
-    from cdishim.cdi.model import Device
+    from cdishim.cdi.model import ContainerEdits
     from cdishim.cdi.registry import Registry
 
 
-def device_details(device: Device) -> dict[str, Any]:
-    """The host-facing parts of a device's edits: its device nodes and mounts."""
+def host_paths(edits: ContainerEdits) -> dict[str, Any]:
+    """The host-facing parts of container edits: device nodes and mount sources."""
     return {
-        "deviceNodes": [node.host_path or node.path for node in device.edits.device_nodes],
-        "mounts": [mount.host_path for mount in device.edits.mounts],
+        "deviceNodes": [node.host_path or node.path for node in edits.device_nodes],
+        "mounts": [mount.host_path for mount in edits.mounts],
     }
 
 
@@ -35,7 +35,7 @@ def take_inventory(spec_dirs: Sequence[str], verbose: bool = False) -> dict[str,
             for priority, directory in enumerate(spec_dirs)
         ],
         "devices": _devices(registry, verbose),
-        "specs": _specs(registry, files),
+        "specs": _specs(registry, files, verbose),
         "conflicts": [{"device": name, "specs": list(paths)} for name, paths in sorted(registry.conflicts.items())],
     }
 
@@ -48,13 +48,15 @@ def _devices(registry: Registry, verbose: bool) -> list[dict[str, Any]]:
         if verbose:
             resolved = registry.resolve(name)
             assert resolved is not None
-            item.update(device_details(resolved.device))
+            item.update(host_paths(resolved.device.edits))
         devices.append(item)
     return devices
 
 
-def _specs(registry: Registry, files: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+def _specs(registry: Registry, files: Sequence[tuple[str, int]], verbose: bool) -> list[dict[str, Any]]:
     """Each spec file; ``kind`` is null when the file could not be loaded.
+
+    *verbose* adds the host paths of the spec-wide edits of loaded files.
 
     A loaded file's ``errors`` are its conflicts, also listed by device name
     in ``conflicts``; a file that failed to load has exactly its load error.
@@ -67,6 +69,8 @@ def _specs(registry: Registry, files: Sequence[tuple[str, int]]) -> list[dict[st
         if slot is not None:
             spec = registry.spec(slot)
             item.update(kind=spec.kind, cdiVersion=spec.version, devices=len(spec.devices))
+            if verbose:
+                item.update(host_paths(spec.edits))
         item["conflicts"] = sorted(name for name, paths in registry.conflicts.items() if path in paths)
         item["errors"] = registry.errors.get(path, [])
         specs.append(item)

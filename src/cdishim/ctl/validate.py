@@ -11,7 +11,11 @@ from cdishim.errors import SpecError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``validate`` subcommand."""
-    parser = subparsers.add_parser("validate", help="validate CDI spec files")
+    parser = subparsers.add_parser(
+        "validate", help="validate CDI spec files",
+        description="Check CDI spec files with the runtime's own rules; one error line per bad file.",
+        epilog="example:\n  cdishim-ctl validate /etc/cdi/*.yaml /var/run/cdi/*.json\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", metavar="FILE", help="CDI spec file (.json or .yaml)")
     parser.set_defaults(run=run)
 
