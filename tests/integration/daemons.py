@@ -1,0 +1,64 @@
+"""Start and stop real engine daemons (dockerd, containerd) for one test.
+
+Each daemon keeps all its data, state and sockets under the test's temp dir
+and listens only on a unix socket there. It runs in its own process group so
+that stopping it also stops what it started (dockerd's own containerd).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator, Sequence
+
+STOP_TIMEOUT_S = 20
+
+
+class Daemon:
+    """A daemon process, its log file, and the socket it serves."""
+
+    def __init__(self, argv: Sequence[str], socket: Path, log: Path) -> None:
+        self.socket = socket
+        self.log = log
+        self._log_handle = open(log, "wb")
+        self.process = subprocess.Popen(argv, stdout=self._log_handle, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def wait_ready(self, timeout_s: float = 30) -> None:
+        """Wait for the socket; fail with the daemon's log when it exits or times out."""
+        deadline = time.monotonic() + timeout_s
+        while not self.socket.is_socket():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{self.process.args[0]} did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """SIGTERM the process group, then SIGKILL what is left."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # children that outlived the leader
+        except ProcessLookupError:
+            pass
+        self._log_handle.close()
+
+
+def running(argv: Sequence[str], socket: Path, log: Path) -> Iterator[Daemon]:
+    """A started daemon for a ``yield from`` fixture; stopped afterwards."""
+    daemon = Daemon(argv, socket, log)
+    try:
+        daemon.wait_ready()
+        yield daemon
+    finally:
+        daemon.stop()
