@@ -13,8 +13,8 @@ import os
 import sys
 
 from cdishim.ctl.engines import ENGINES, Registration
-from cdishim.ctl.locate import cdishim_program
 from cdishim.ctl.filewrite import read_current, unified_diff, write_file
+from cdishim.ctl.locate import cdishim_program
 from cdishim.errors import CdishimError, quote
 
 EXAMPLE = """\

@@ -113,7 +113,7 @@ def test_dry_run_prints_a_diff_and_writes_nothing(case, capsys):
     status, out, _ = configure(capsys, engine, config, "--dry-run")
     assert status == 0
     assert out.startswith(f"--- {config}\n+++ {config}\n@@ ")
-    assert f"+" in out and CDISHIM in out
+    assert "\n+" in out and CDISHIM in out
     assert config.read_text() == original
     assert not list(config.parent.glob(config.name + ".bak-*"))
 
