@@ -17,10 +17,8 @@ REFERENCE = os.path.join(os.path.dirname(__file__), "../../../../shared/referenc
 
 
 def reference_files(kind: str) -> list[str]:
-    files = sorted(glob.glob(os.path.join(REFERENCE, "testdata", kind, "*.json")))
-    if not files:
-        pytest.skip("shared reference data not present")
-    return files
+    """The reference's test specs; none (so the tests are skipped) outside a full workspace."""
+    return sorted(glob.glob(os.path.join(REFERENCE, "testdata", kind, "*.json")))
 
 
 @pytest.mark.parametrize("path", reference_files("good"), ids=os.path.basename)
