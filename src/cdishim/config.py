@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG_PATH = "/etc/cdishim/config.toml"
 DEFAULT_CACHE_DIR = "/run/cdishim"
 _CACHE_NAME = "config.marshal"
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 LOG_LEVELS = ("debug", "info", "warning", "error")
+ENV_REQUEST_POLICIES = ("auto", "always", "never")
 
 
 class Config(Record):
@@ -41,6 +42,8 @@ class Config(Record):
     log_level: str = "warning"
     annotation_prefixes: tuple[str, ...] = ("cdi.k8s.io/",)
     cache_dir: str = DEFAULT_CACHE_DIR
+    env_requests: str = "auto"  # when CDI_DEVICES in the container's env is honoured
+    allowed_kinds: tuple[str, ...] | None = None  # globs of requestable kinds; None: any, (): none
 
 
 # TOML key -> (Config field, whether the value is a list of strings)
@@ -51,6 +54,8 @@ _KEYS: dict[str, tuple[str, bool]] = {
     "log-level": ("log_level", False),
     "annotation-prefixes": ("annotation_prefixes", True),
     "cache-dir": ("cache_dir", False),
+    "env-requests": ("env_requests", False),
+    "allowed-kinds": ("allowed_kinds", True),
 }
 
 
@@ -133,4 +138,6 @@ def _parse(path: str, data: bytes) -> dict[str, Any]:
     level = values.get("log_level", Config.log_level)
     if level not in LOG_LEVELS:
         raise ConfigError(f"config {quote(path)}: log-level must be one of {', '.join(LOG_LEVELS)}")
+    if values.get("env_requests", Config.env_requests) not in ENV_REQUEST_POLICIES:
+        raise ConfigError(f"config {quote(path)}: env-requests must be one of {', '.join(ENV_REQUEST_POLICIES)}")
     return values

@@ -92,16 +92,35 @@ def test_an_untrusted_config_cache_is_ignored(tmp_path, monkeypatch):
     import marshal
     import os
 
+    from cdishim.config import _CACHE_FORMAT
+
     cache = tmp_path / "cache"
     cache.mkdir(mode=0o700)
     monkeypatch.setenv("CDISHIM_CACHE_DIR", str(cache))
     path = tmp_path / "config.toml"
     path.write_text('log-level = "error"\n')
     info = os.stat(path)
-    key = (1, str(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    key = (_CACHE_FORMAT, str(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
     planted = cache / "config.marshal"
     planted.write_bytes(marshal.dumps((key, {"log_level": "debug"})))
     os.chmod(planted, 0o600)
     assert load_config(str(path)).log_level == "debug"  # a matching, private cache is used
     os.chmod(planted, 0o666)
     assert load_config(str(path)).log_level == "error"
+
+
+def test_request_policy_keys(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('env-requests = "never"\nallowed-kinds = ["mock.com/*"]\n')
+    config = load_config(str(path))
+    assert (config.env_requests, config.allowed_kinds) == ("never", ("mock.com/*",))
+    path.write_text("allowed-kinds = []\n")
+    assert load_config(str(path)).allowed_kinds == ()
+    assert load_config(str(tmp_path / "absent.toml")).allowed_kinds is None
+
+
+def test_bad_env_requests_value(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('env-requests = "sometimes"\n')
+    with pytest.raises(ConfigError, match="env-requests must be one of auto, always, never"):
+        load_config(str(path))

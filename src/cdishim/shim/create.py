@@ -8,7 +8,6 @@ of the same bundle does not inject twice.
 
 from __future__ import annotations
 
-from cdishim.cdi.annotations import devices_from_annotations
 from cdishim.cdi.inject import inject_devices
 from cdishim.cdi.registry import load_registry
 from cdishim.config import Config
@@ -16,6 +15,7 @@ from cdishim.errors import BundleError, quote
 from cdishim.log import log_event
 from cdishim.oci.bundle import config_path, load_config, save_config
 from cdishim.shim import profile
+from cdishim.shim.requests import gather_requests, remove_env_request
 
 INJECTED_ANNOTATION = "cdishim.injected-devices"
 
@@ -27,13 +27,18 @@ def inject_into_bundle(bundle: str, config: Config) -> list[str]:
     annotations = oci.get("annotations") or {}
     if not isinstance(annotations, dict):
         raise BundleError(f"{quote(path)}: annotations is not an object")
-    requested = devices_from_annotations(annotations, config.annotation_prefixes)
+    requests = gather_requests(oci, annotations, config)
+    if requests.env_refusal:
+        log_event(config, "warning", "CDI_DEVICES ignored", bundle=bundle, reason=requests.env_refusal)
+    requested = list(requests.devices)
     if not requested:
         return []
     recorded = annotations.get(INJECTED_ANNOTATION)
     if recorded is not None:
-        if recorded == ",".join(requested):
-            log_event(config, "info", "already injected", bundle=bundle, devices=requested)
+        # A retried create: CDI_DEVICES is gone from the env by now, so what
+        # is still asked for must be part of what was injected.
+        if set(requested) <= set(recorded.split(",")):
+            log_event(config, "info", "already injected", bundle=bundle, devices=recorded)
             return requested
         raise BundleError(
             f"{quote(path)} already carries CDI devices {recorded}; refusing to inject {', '.join(requested)} on top"
@@ -44,6 +49,8 @@ def inject_into_bundle(bundle: str, config: Config) -> list[str]:
         for error in errors:
             log_event(config, "warning", "spec file ignored", file=spec_path, error=error)
     inject_devices(oci, registry, requested)
+    if requests.env_honoured:
+        remove_env_request(oci)
     oci.setdefault("annotations", {})[INJECTED_ANNOTATION] = ",".join(requested)
     profile.mark("edits")
     save_config(path, oci)

@@ -1,0 +1,110 @@
+"""Which CDI devices a container asks for, and whether it may have them.
+
+Two sources, in this order:
+
+- ``cdi.k8s.io/*`` annotations: always read. Kubernetes device plugins and
+  engines that can set annotations (``ctr run --annotation``, ``podman run
+  --annotation``) use them.
+- ``CDI_DEVICES=vendor/class=name[,...]`` in the container's env: for Docker
+  before 25, which cannot set OCI annotations. The ``env-requests`` policy
+  decides when it is honoured. Under ``auto`` (the default) it is refused for
+  Kubernetes containers, so a pod author cannot bypass the device plugin by
+  setting an env var; the refusal is logged and the container starts without
+  those devices. An honoured ``CDI_DEVICES`` is removed from the container's env.
+
+``allowed-kinds`` (globs) restricts the kinds either source may request; a
+request outside it fails the create.
+"""
+
+from __future__ import annotations
+
+from cdishim.cdi.annotations import devices_from_annotations
+from cdishim.cdi.names import parse_qualified_name
+from cdishim.config import Config
+from cdishim.errors import InvalidNameError, RequestError, quote
+from cdishim.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+ENV_REQUEST = "CDI_DEVICES"
+
+#: Annotations the CRI implementations put on every Kubernetes container. Exact
+#: keys: podman also sets io.kubernetes.cri-o.Created/TTY on its own containers.
+KUBERNETES_ANNOTATIONS = (
+    "io.kubernetes.cri.sandbox-id",  # containerd
+    "io.kubernetes.cri.container-type",  # containerd
+    "io.kubernetes.cri-o.SandboxID",  # CRI-O
+)
+
+
+class Requests(Record):
+    """The devices to inject, and why env requests were not honoured (if so)."""
+
+    devices: tuple[str, ...] = ()
+    env_honoured: bool = False  # CDI_DEVICES was read and must be removed from the env
+    env_refusal: str = ""  # why a CDI_DEVICES present in the env was not read
+
+
+def is_kubernetes_container(annotations: dict[str, Any]) -> bool:
+    """True when a CRI implementation (containerd, CRI-O) made this container."""
+    return any(key in annotations for key in KUBERNETES_ANNOTATIONS)
+
+
+def env_request(oci: dict[str, Any]) -> str | None:
+    """The value of ``CDI_DEVICES`` in the process env (the last one wins), or ``None``."""
+    env = (oci.get("process") or {}).get("env") or []
+    value = None
+    for entry in env:
+        if isinstance(entry, str) and entry.startswith(ENV_REQUEST + "="):
+            value = entry[len(ENV_REQUEST) + 1:]
+    return value
+
+
+def devices_from_env(value: str) -> list[str]:
+    """The qualified names in a ``CDI_DEVICES`` value; an empty value asks for nothing."""
+    devices: dict[str, None] = {}
+    for device in value.split(",") if value else ():
+        try:
+            parse_qualified_name(device)
+        except InvalidNameError as err:
+            raise RequestError(f"env {ENV_REQUEST}: invalid CDI device name {quote(device)}: {err}") from None
+        devices.setdefault(device, None)
+    return list(devices)
+
+
+def check_allowed_kinds(devices: list[str], allowed: tuple[str, ...] | None) -> None:
+    """Raise `RequestError` for a device whose kind matches none of the *allowed* globs."""
+    if allowed is None:
+        return
+    from fnmatch import fnmatchcase  # imports re: only when the setting is used
+
+    refused = [d for d in devices if not any(fnmatchcase(d.partition("=")[0], glob) for glob in allowed)]
+    if refused:
+        raise RequestError(f"CDI devices {', '.join(refused)} not allowed: allowed-kinds is {', '.join(allowed) or 'empty'}")
+
+
+def gather_requests(oci: dict[str, Any], annotations: dict[str, Any], config: Config) -> Requests:
+    """The devices *oci* asks for, under *config*'s policies."""
+    devices = devices_from_annotations(annotations, config.annotation_prefixes)
+    value = env_request(oci)
+    honoured, refusal = False, ""
+    if value is not None:
+        if config.env_requests == "never":
+            refusal = "env-requests is never"
+        elif config.env_requests == "auto" and is_kubernetes_container(annotations):
+            refusal = "a Kubernetes container asks for devices through the device plugin, not the env"
+        else:
+            honoured = True
+            devices.extend(d for d in devices_from_env(value) if d not in devices)
+    check_allowed_kinds(devices, config.allowed_kinds)
+    return Requests(devices=tuple(devices), env_honoured=honoured, env_refusal=refusal)
+
+
+def remove_env_request(oci: dict[str, Any]) -> None:
+    """Drop every ``CDI_DEVICES=`` entry from the process env."""
+    process = oci.get("process") or {}
+    env = process.get("env")
+    if isinstance(env, list):
+        process["env"] = [e for e in env if not (isinstance(e, str) and e.startswith(ENV_REQUEST + "="))]
