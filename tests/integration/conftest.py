@@ -106,6 +106,15 @@ def make_bundle(tmp_path):
     return make
 
 
+def require_program(name: str) -> None:
+    """Fail when *name* is missing in CI (CI=true), skip with the reason elsewhere."""
+    if shutil.which(name) is None:
+        message = f"{name} is missing: run `make deps`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def gpu_request(*numbers: int) -> dict[str, str]:
     """The annotation asking for mock GPUs by number."""
     return {"cdi.k8s.io/test": ",".join(f"mock.com/gpu=device_{n}" for n in numbers)}

@@ -20,12 +20,12 @@ STOP_TIMEOUT_S = 20
 class Daemon:
     """A daemon process, its log file, and the socket it serves."""
 
-    def __init__(self, argv: Sequence[str], socket: Path, log: Path) -> None:
+    def __init__(self, argv: Sequence[str], socket: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.socket = socket
         self.log = log
         self._log_handle = open(log, "wb")
         self.process = subprocess.Popen(argv, stdout=self._log_handle, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True, env=env)
 
     def wait_ready(self, timeout_s: float = 30) -> None:
         """Wait for the socket; fail with the daemon's log when it exits or times out."""
@@ -54,9 +54,9 @@ class Daemon:
         self._log_handle.close()
 
 
-def running(argv: Sequence[str], socket: Path, log: Path) -> Iterator[Daemon]:
+def running(argv: Sequence[str], socket: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[Daemon]:
     """A started daemon for a ``yield from`` fixture; stopped afterwards."""
-    daemon = Daemon(argv, socket, log)
+    daemon = Daemon(argv, socket, log, env)
     try:
         daemon.wait_ready()
         yield daemon

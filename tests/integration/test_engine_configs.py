@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import require_program
 from tests.integration.daemons import running
 
 DOCKER = "/usr/bin/docker"  # the client of the same docker.io package as dockerd
@@ -31,8 +32,7 @@ def short_tmp():
 
 
 def test_dockerd_accepts_the_edited_daemon_json(short_tmp, cdishim_bin):
-    if shutil.which("dockerd") is None:
-        pytest.fail("dockerd is missing: run `make deps`")
+    require_program("dockerd")
     config = short_tmp / "daemon.json"
     config.write_text(json.dumps({
         "iptables": False, "bridge": "none", "storage-driver": "vfs",
@@ -51,8 +51,7 @@ def test_dockerd_accepts_the_edited_daemon_json(short_tmp, cdishim_bin):
 
 
 def test_containerd_accepts_the_edited_config_toml(short_tmp, cdishim_bin):
-    if shutil.which("containerd") is None:
-        pytest.fail("containerd is missing: run `make deps`")
+    require_program("containerd")
     default = subprocess.run(["containerd", "config", "default"], capture_output=True, text=True, check=True).stdout
     text = (default.replace('"/run/containerd/containerd.sock"', f'"{short_tmp}/containerd.sock"')
             .replace('"/var/lib/containerd"', f'"{short_tmp}/root"')
