@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import DEMO, require_program
+from tests.integration.conftest import require_program
 from tests.integration.daemons import running
+from tests.integration.images import oci_archive, rootfs_tar
+
+IMAGE = "localhost/cdishim-busybox:test"
 
 
 @pytest.fixture
@@ -42,11 +45,12 @@ def containerd(spec_dir):
 
 def test_annotation_request_through_the_runc_v2_shim(containerd, cdishim_bin):
     ctr, work = containerd
-    subprocess.run([str(DEMO / "make-bundle.sh"), str(work / "bundle"), "{}", "true"], check=True, capture_output=True)
+    archive = oci_archive(rootfs_tar(work), work / "busybox.tar", IMAGE, ["PATH=/bin"])
+    subprocess.run([*ctr, "image", "import", str(archive)], check=True, capture_output=True, timeout=120)
     result = subprocess.run(
         [*ctr, "run", "--rm", "--runc-binary", cdishim_bin,
          "--annotation", "cdi.k8s.io/test=mock.com/gpu=device_3,mock.com/gpu=device_5",
-         "--rootfs", str(work / "bundle" / "rootfs"), "ctr-test", "/bin/sh", "-c", "ls /dev/mock /mock/lib; echo MOCK_GPU_DRIVER=$MOCK_GPU_DRIVER"],
+         IMAGE, "ctr-test", "/bin/sh", "-c", "ls /dev/mock /mock/lib; echo MOCK_GPU_DRIVER=$MOCK_GPU_DRIVER"],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["/dev/mock:", "device_3", "device_5", "/mock/lib:", "device_3.so", "device_5.so",

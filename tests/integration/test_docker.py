@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import DEMO, require_program
+from tests.integration.conftest import require_program
 from tests.integration.daemons import running
+from tests.integration.images import rootfs_tar
 
 DOCKER = "/usr/bin/docker"  # the client of the same docker.io package as dockerd
 IMAGE = "cdishim-busybox:test"
@@ -47,17 +48,11 @@ def docker(spec_dir, cdishim_bin):
     try:
         for _ in running(daemon_argv, socket, work / "dockerd.log", env=env):
             client = [DOCKER, "-H", f"unix://{socket}"]
-            tar = busybox_rootfs_tar(work / "rootfs")
+            tar = rootfs_tar(work)
             subprocess.run([*client, "import", "-", IMAGE], input=tar, capture_output=True, check=True)
             yield client
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def busybox_rootfs_tar(rootfs: Path) -> bytes:
-    """A busybox root filesystem as a tar stream, the same tree as the demo's bundles."""
-    subprocess.run([str(DEMO / "make-bundle.sh"), str(rootfs), "{}", "true"], check=True, capture_output=True)
-    return subprocess.run(["tar", "-C", str(rootfs / "rootfs"), "-c", "."], capture_output=True, check=True).stdout
 
 
 def docker_run(client, *args: str) -> subprocess.CompletedProcess:
