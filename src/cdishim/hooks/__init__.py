@@ -1,0 +1,1 @@
+"""``cdishim-hook``: small hook programs, hardened against hostile container images."""

@@ -1,0 +1,100 @@
+"""``cdishim-hook NAME ...``: the hook programs, one module each.
+
+Each reads the OCI state on stdin (``exec`` forwards it), finds the rootfs
+from it, and prints one line on stderr and exits 1 on any failure. Only the
+module of the named hook is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from cdishim.errors import CdishimError
+
+EXAMPLES = """\
+examples (as OCI hooks; the state comes on stdin):
+  cdishim-hook create-symlinks --link libmock.so.1::/usr/lib/libmock.so
+  cdishim-hook update-ldcache --folder /mock/lib
+  cdishim-hook chmod --mode 0755 --path /usr/local/bin/list_device.sh
+  cdishim-hook netdev --host-if eth1 --name net0
+  cdishim-hook exec --timeout 5 --env PATH=/bin -- /usr/bin/vendor-hook vendor-hook --flag
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser of every hook."""
+    parser = argparse.ArgumentParser(prog="cdishim-hook", description="Hardened OCI hooks of cdishim.",
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    hooks = parser.add_subparsers(dest="hook", required=True, metavar="HOOK")
+    links = hooks.add_parser("create-symlinks", help="create symlinks inside the rootfs")
+    links.add_argument("--link", action="append", required=True, metavar="TARGET::LINK")
+    ldcache = hooks.add_parser("update-ldcache", help="make libraries findable with the host's ldconfig")
+    ldcache.add_argument("--folder", action="append", required=True, metavar="DIR")
+    chmod = hooks.add_parser("chmod", help="chmod inside the rootfs without following symlinks")
+    chmod.add_argument("--mode", required=True)
+    chmod.add_argument("--path", action="append", required=True)
+    netdev = hooks.add_parser("netdev", help="move a host network interface into the container")
+    netdev.add_argument("--host-if", required=True, metavar="IF")
+    netdev.add_argument("--name", required=True)
+    wrapper = hooks.add_parser("exec", help="run a vendor hook with its declared env, confined")
+    wrapper.add_argument("--timeout", type=float, metavar="SECONDS")
+    wrapper.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    wrapper.add_argument("command", nargs=argparse.REMAINDER, metavar="-- PATH [ARGV0 ARG ...]")
+    return parser
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the hook *args* names."""
+    if args.hook == "exec":
+        from cdishim.hooks import wrapper
+
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command
+        if not command:
+            raise CdishimError("exec: missing -- PATH [ARGV0 ARG ...]")
+        return wrapper.run(command[0], command[1:], args.env, args.timeout)
+    from cdishim.oci.state import container_rootfs, read_state
+
+    state = read_state(sys.stdin.buffer)
+    if args.hook == "netdev":
+        from cdishim.hooks import netdev
+
+        netdev.move_interface(state.pid, args.host_if, args.name)
+        return 0
+    from cdishim.hooks.inroot import open_root
+
+    rootfs = container_rootfs(state)
+    root_fd = open_root(rootfs)
+    try:
+        if args.hook == "create-symlinks":
+            from cdishim.hooks import symlinks
+
+            symlinks.run(root_fd, args.link)
+        elif args.hook == "update-ldcache":
+            from cdishim.hooks import ldcache
+
+            ldcache.run(root_fd, rootfs, args.folder)
+        else:
+            from cdishim.hooks import chmod
+
+            chmod.run(root_fd, args.mode, args.path)
+    finally:
+        os.close(root_fd)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``cdishim-hook``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except CdishimError as err:
+        sys.stderr.write(f"cdishim-hook {args.hook}: {err}\n")
+        return 1
+
+
+def run() -> None:
+    """Console-script wrapper."""
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""``create-symlinks --link TARGET::LINK ...``: make symlinks inside the rootfs.
+
+LINK's parent is resolved inside the rootfs (created if missing) and the
+link is replaced atomically: a new link under a temporary name, then a
+rename over LINK. TARGET is written into the link as given; it is resolved
+only later, by processes inside the container.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cdishim.errors import quote
+from cdishim.hooks.inroot import resolve_parent
+from cdishim.oci.state import HookError
+
+
+def parse_link(argument: str) -> tuple[str, str]:
+    """``TARGET::LINK`` as (target, link); the link must be absolute."""
+    target, sep, link = argument.partition("::")
+    if not sep or not target or not link.startswith("/"):
+        raise HookError(f"--link {quote(argument)}: expected TARGET::LINK with an absolute LINK")
+    return target, link
+
+
+def create_symlink(root_fd: int, target: str, link: str) -> None:
+    """Point *link* (a path in the container) at *target*, replacing what is there."""
+    dir_fd, name = resolve_parent(root_fd, link, create_dirs=True)
+    temp = f".{name}.cdishim-{os.getpid()}"
+    try:
+        try:
+            if os.readlink(name, dir_fd=dir_fd) == target:
+                return
+        except OSError:
+            pass
+        os.symlink(target, temp, dir_fd=dir_fd)
+        os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except OSError as err:
+        try:
+            os.unlink(temp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        raise HookError(f"cannot create symlink {quote(link)} -> {quote(target)}: {err.strerror}") from None
+    finally:
+        os.close(dir_fd)
+
+
+def run(root_fd: int, links: list[str]) -> None:
+    """Create every ``--link``."""
+    for argument in links:
+        create_symlink(root_fd, *parse_link(argument))

@@ -1,0 +1,78 @@
+"""The OCI state a hook reads on stdin, and the container rootfs it names.
+
+runc and crun pass ``{"ociVersion", "id", "status", "pid", "bundle",
+"annotations"}``; crun adds ``root``, the rootfs path. Without it, the rootfs
+is ``root.path`` of the bundle's ``config.json``, relative to the bundle.
+The bundle is the engine's; nothing inside the rootfs is trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import IO, Any
+
+from cdishim.errors import CdishimError, quote
+from cdishim.record import Record
+
+MAX_STATE_BYTES = 1 << 20
+
+
+class HookError(CdishimError):
+    """A hook could not do its job; the message says which path or interface."""
+
+
+class HookState(Record):
+    """The parts of the OCI state the hooks use."""
+
+    container_id: str
+    pid: int
+    bundle: str
+    root: str = ""  # crun's rootfs path, when present
+    annotations: dict[str, str] = {}
+
+
+def parse_state(data: bytes) -> HookState:
+    """Parse the state JSON; raise `HookError` when it is not a usable state."""
+    try:
+        state: Any = json.loads(data)
+    except ValueError as err:
+        raise HookError(f"invalid OCI state on stdin: {err}") from None
+    if not isinstance(state, dict):
+        raise HookError("invalid OCI state on stdin: not an object")
+    bundle, pid, root = state.get("bundle"), state.get("pid", 0), state.get("root", "")
+    if not isinstance(bundle, str) or not os.path.isabs(bundle):
+        raise HookError("invalid OCI state on stdin: bundle must be an absolute path")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid < 0:
+        raise HookError("invalid OCI state on stdin: pid must be a non-negative integer")
+    if not isinstance(root, str):
+        raise HookError("invalid OCI state on stdin: root must be a string")
+    annotations = state.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise HookError("invalid OCI state on stdin: annotations must be an object")
+    return HookState(container_id=str(state.get("id", "")), pid=pid, bundle=bundle, root=root,
+                     annotations=annotations)
+
+
+def read_state(stream: IO[bytes]) -> HookState:
+    """Read and parse the state from *stream* (a hook's stdin)."""
+    data = stream.read(MAX_STATE_BYTES + 1)
+    if len(data) > MAX_STATE_BYTES:
+        raise HookError("OCI state on stdin is too large")
+    return parse_state(data)
+
+
+def container_rootfs(state: HookState) -> str:
+    """The host path of the container's root filesystem."""
+    if state.root:
+        return state.root
+    path = os.path.join(state.bundle, "config.json")
+    try:
+        with open(path, "rb") as handle:
+            config = json.loads(handle.read())
+        root = config["root"]["path"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise HookError(f"cannot find the rootfs in {quote(path)}: {err}") from None
+    if not isinstance(root, str) or not root:
+        raise HookError(f"{quote(path)}: root.path must be a non-empty string")
+    return os.path.normpath(os.path.join(state.bundle, root))
