@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG_PATH = "/etc/cdishim/config.toml"
 DEFAULT_CACHE_DIR = "/run/cdishim"
 _CACHE_NAME = "config.marshal"
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 LOG_LEVELS = ("debug", "info", "warning", "error")
 ENV_REQUEST_POLICIES = ("auto", "always", "never")
 
@@ -44,18 +44,22 @@ class Config(Record):
     cache_dir: str = DEFAULT_CACHE_DIR
     env_requests: str = "auto"  # when CDI_DEVICES in the container's env is honoured
     allowed_kinds: tuple[str, ...] | None = None  # globs of requestable kinds; None: any, (): none
+    wrap_hooks: bool = True  # run CDI hooks through `cdishim-hook exec`
+    hook_program: str = ""  # cdishim-hook; empty: the one installed next to cdishim
 
 
-# TOML key -> (Config field, whether the value is a list of strings)
-_KEYS: dict[str, tuple[str, bool]] = {
-    "runtimes": ("runtimes", True),
-    "spec-dirs": ("spec_dirs", True),
-    "log-file": ("log_file", False),
-    "log-level": ("log_level", False),
-    "annotation-prefixes": ("annotation_prefixes", True),
-    "cache-dir": ("cache_dir", False),
-    "env-requests": ("env_requests", False),
-    "allowed-kinds": ("allowed_kinds", True),
+# TOML key -> (Config field, value type: str, list (of non-empty strings) or bool)
+_KEYS: dict[str, tuple[str, type]] = {
+    "runtimes": ("runtimes", list),
+    "spec-dirs": ("spec_dirs", list),
+    "log-file": ("log_file", str),
+    "log-level": ("log_level", str),
+    "annotation-prefixes": ("annotation_prefixes", list),
+    "cache-dir": ("cache_dir", str),
+    "env-requests": ("env_requests", str),
+    "allowed-kinds": ("allowed_kinds", list),
+    "wrap-hooks": ("wrap_hooks", bool),
+    "hook-program": ("hook_program", str),
 }
 
 
@@ -127,13 +131,13 @@ def _parse(path: str, data: bytes) -> dict[str, Any]:
     for key, value in document.items():
         if key not in _KEYS:
             raise ConfigError(f"config {quote(path)}: unknown key {quote(key)}")
-        field, is_list = _KEYS[key]
-        if is_list:
+        field, kind = _KEYS[key]
+        if kind is list:
             if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
                 raise ConfigError(f"config {quote(path)}: {key} must be a list of non-empty strings")
             value = tuple(value)
-        elif not isinstance(value, str):
-            raise ConfigError(f"config {quote(path)}: {key} must be a string")
+        elif not isinstance(value, kind):
+            raise ConfigError(f"config {quote(path)}: {key} must be a {'boolean' if kind is bool else 'string'}")
         values[field] = value
     level = values.get("log_level", Config.log_level)
     if level not in LOG_LEVELS:

@@ -15,7 +15,7 @@ from cdishim.errors import ApplyError, ResolveError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterable, Sequence
+    from typing import Callable, Iterable, Sequence
 
     from cdishim.cdi.edits import OciSpec
 
@@ -52,14 +52,22 @@ def collect_edits(devices: Iterable[ResolvedDevice]) -> ContainerEdits:
     return merge_edits(parts)
 
 
-def inject_devices(config: OciSpec, registry: Registry, requested: Sequence[str]) -> None:
+def inject_devices(
+    config: OciSpec,
+    registry: Registry,
+    requested: Sequence[str],
+    adjust: Callable[[ContainerEdits], ContainerEdits] | None = None,
+) -> None:
     """Apply the edits of every requested device to *config*, in place.
 
-    Nothing is touched when a device is unresolvable; after an `ApplyError`
-    *config* may be half edited and must be discarded.
+    *adjust*, when given, may rewrite the merged edits before they are
+    applied (the runtime wraps hooks this way). Nothing is touched when a
+    device is unresolvable; after an `ApplyError` *config* may be half edited
+    and must be discarded.
     """
     devices = resolve_devices(registry, requested)
+    edits = collect_edits(devices)
     try:
-        apply_edits(config, collect_edits(devices))
+        apply_edits(config, adjust(edits) if adjust else edits)
     except ApplyError as err:
         raise ApplyError(f"failed to inject devices: {err}") from None

@@ -13,11 +13,15 @@ import sys
 
 from cdishim.cdi.annotations import devices_from_annotations
 from cdishim.cdi.inject import inject_devices
+from cdishim.cdi.model import ContainerEdits
 from cdishim.cdi.names import parse_qualified_name
 from cdishim.cdi.registry import load_registry
 from cdishim.config import load_config
+from cdishim.ctl.locate import cdishim_program
 from cdishim.errors import InvalidNameError, RequestError, quote
 from cdishim.oci.bundle import load_config as load_oci_config
+from cdishim.oci.runtime import find_runtime
+from cdishim.shim.create import hook_planner
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,6 +65,14 @@ def run(args: argparse.Namespace) -> int:
     registry = load_registry(args.spec_dir or config.spec_dirs, config.cache_dir)
     devices = requested_devices(args, config.annotation_prefixes)
     oci = load_oci_config(args.input)
-    inject_devices(oci, registry, devices)
+
+    def plan(edits: ContainerEdits) -> ContainerEdits:
+        """The runtime's hook plan; the programs are looked up only when there are hooks."""
+        if not edits.hooks and not edits.net_devices:
+            return edits
+        cdishim = cdishim_program()
+        return hook_planner(config, find_runtime(config.runtimes, cdishim), cdishim)(edits)
+
+    inject_devices(oci, registry, devices, plan)
     sys.stdout.write(json.dumps(oci, indent=2, ensure_ascii=False) + "\n")
     return 0

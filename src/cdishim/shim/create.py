@@ -17,11 +17,21 @@ from cdishim.oci.bundle import config_path, load_config, save_config
 from cdishim.shim import profile
 from cdishim.shim.requests import gather_requests, remove_env_request
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
+    from cdishim.cdi.model import ContainerEdits
+
 INJECTED_ANNOTATION = "cdishim.injected-devices"
 
 
-def inject_into_bundle(bundle: str, config: Config) -> list[str]:
-    """Inject the devices requested in *bundle*'s config.json; return them."""
+def inject_into_bundle(bundle: str, config: Config, runtime: str, cdishim_path: str) -> list[str]:
+    """Inject the devices requested in *bundle*'s config.json; return them.
+
+    *runtime* is the low-level runtime that will run the container and
+    *cdishim_path* this program: together they decide the hooks to add.
+    """
     path = config_path(bundle)
     oci = load_config(path)
     annotations = oci.get("annotations") or {}
@@ -48,7 +58,7 @@ def inject_into_bundle(bundle: str, config: Config) -> list[str]:
     for spec_path, errors in registry.errors.items():
         for error in errors:
             log_event(config, "warning", "spec file ignored", file=spec_path, error=error)
-    inject_devices(oci, registry, requested)
+    inject_devices(oci, registry, requested, hook_planner(config, runtime, cdishim_path))
     if requests.env_honoured:
         remove_env_request(oci)
     oci.setdefault("annotations", {})[INJECTED_ANNOTATION] = ",".join(requested)
@@ -57,3 +67,18 @@ def inject_into_bundle(bundle: str, config: Config) -> list[str]:
     profile.mark("write")
     log_event(config, "info", "injected CDI devices", bundle=bundle, devices=requested)
     return requested
+
+
+def hook_planner(config: Config, runtime: str, cdishim_path: str) -> Callable[[ContainerEdits], ContainerEdits]:
+    """The edit adjustment of `cdishim.shim.hookplan` for this runtime and config."""
+
+    def plan(edits: ContainerEdits) -> ContainerEdits:
+        if not edits.hooks and not edits.net_devices:
+            return edits  # the common case: no import, no `runc features`
+        from cdishim.oci.features import applies_net_devices, runtime_features
+        from cdishim.shim.hookplan import default_hook_program, plan_hooks
+
+        program = config.hook_program or default_hook_program(cdishim_path)
+        return plan_hooks(edits, program, config.wrap_hooks, lambda: applies_net_devices(runtime_features(runtime)))
+
+    return plan

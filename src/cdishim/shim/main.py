@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
             from cdishim.shim.create import inject_into_bundle
 
             profile.mark("imports")
-            inject_into_bundle(command.bundle(), config)
+            inject_into_bundle(command.bundle(), config, runtime, self_path)
             profile.report()
         exec_runtime(runtime, args)
     except CdishimError as err:
