@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -18,10 +19,17 @@ from pathlib import Path
 from tests.integration.conftest import DEMO
 
 
-def rootfs_tar(work: Path) -> bytes:
-    """The busybox root filesystem of the demo's bundles, as an uncompressed tar stream."""
+def rootfs_tar(work: Path, extra: dict[str, str] | None = None) -> bytes:
+    """The busybox root filesystem of the demo's bundles, as an uncompressed tar stream.
+
+    *extra* maps paths in the image to host files copied there (``sbin/ldconfig``).
+    """
     bundle = work / "image-bundle"
     subprocess.run([str(DEMO / "make-bundle.sh"), str(bundle), "{}", "true"], check=True, capture_output=True)
+    for inside, host in (extra or {}).items():
+        target = bundle / "rootfs" / inside
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(host, target)
     return subprocess.run(["tar", "-C", str(bundle / "rootfs"), "-c", "."], capture_output=True, check=True).stdout
 
 

@@ -107,3 +107,21 @@ def test_net_device_moves_into_the_container_on_runc_1_1(runtime, make_bundle, t
     assert ",UP" in result.stdout or "<UP" in result.stdout
     host = subprocess.run(["ip", "link", "show", veth], capture_output=True, text=True)
     assert host.returncode != 0  # gone from the host while the container had it, then destroyed with it
+
+
+def test_netdev_from_config_as_a_hooks_d_hook_would_run_it(runtime, make_bundle, veth):
+    """No CDI here: linux.netDevices set by an engine, the hooks.d hook moving it on runc 1.1.
+
+    The hook runs twice: the second run finds the interface already in the
+    container and leaves it alone, as with a runtime that applies netDevices itself.
+    """
+    bundle = make_bundle({}, "ip -o addr show net7")
+    path = bundle / "config.json"
+    config = json.loads(path.read_text())
+    config["linux"]["netDevices"] = {veth: {"name": "net7"}}
+    from_config = {"path": HOOK, "args": ["cdishim-hook", "netdev", "--from-config"]}
+    config["hooks"] = {"createRuntime": [from_config, from_config]}
+    path.write_text(json.dumps(config))
+    result = runtime.cdishim_cmd("run", "--bundle", str(bundle), f"netcfg-{os.getpid()}")
+    assert result.returncode == 0, result.stderr
+    assert "inet 192.0.2.10/24" in result.stdout

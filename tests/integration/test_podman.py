@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 from tests.integration.conftest import require_program
 from tests.integration.images import rootfs_tar
 
+REPO = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/cdishim-busybox:test"
 IMAGE_ENV = {"PATH": "/bin", "MOCK_GPU_DRIVER": "0.9", "KEEP": "image"}
 # Specs podman can read: its CDI support only looks in the default dirs.
@@ -153,3 +155,35 @@ def test_annotation_request_shows_the_devices(podman, cdishim_bin, tmp_path):
         spec.unlink()
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["/dev/mock:", "device_0", "device_7", "/mock/lib:", "device_0.so", "device_7.so"]
+
+
+def test_hooks_d_ldcache_hook_runs_for_cdi_annotated_containers(podman, tmp_path):
+    """podman reads hooks/oci/hooks.d: containers with a cdi.k8s.io/ annotation get the ldcache hook."""
+    require_program("gcc")
+    base, env, work = podman
+    source = tmp_path / "mockgpu.c"
+    source.write_text("int mock_gpu_count(void) { return 8; }\n")
+    library = tmp_path / "libmockgpu.so.1"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libmockgpu.so.1", "-o", str(library), str(source)],
+                   check=True)
+    hooks_dir = tmp_path / "hooks.d"
+    hooks_dir.mkdir()
+    hook_program = str(Path(sys.executable).parent / "cdishim-hook")
+    for path in (REPO / "hooks" / "oci" / "hooks.d").glob("*.json"):
+        (hooks_dir / path.name).write_text(path.read_text().replace("/usr/bin/cdishim-hook", hook_program))
+    image = "localhost/cdishim-busybox-ldconfig:test"
+    tar = rootfs_tar(work / "ldconfig-image", {"sbin/ldconfig": "/sbin/ldconfig"})
+    subprocess.run([*base, "import", "--change", "ENV=PATH=/bin:/sbin", "-", image], input=tar,
+                   capture_output=True, check=True, env=env)
+
+    def run(*annotation: str) -> str:
+        result = subprocess.run(
+            [*base, "--hooks-dir", str(hooks_dir), "--runtime", "runc", "run", "--rm", "--network", "none",
+             "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=20000:20000", *annotation,
+             "-v", f"{library}:/vendor/lib/libmockgpu.so.1:ro", image, "sh", "-c", "ldconfig -p | grep -c mockgpu || true"],
+            capture_output=True, text=True, timeout=120, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert run("--annotation", "cdi.k8s.io/gpu=mock.com/gpu=device_0") == "1"
+    assert run() == "0"  # no cdi.k8s.io/ annotation: the hook does not run

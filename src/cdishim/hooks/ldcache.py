@@ -66,7 +66,9 @@ def run_ldconfig_in(rootfs: str, folders: list[str]) -> None:
 
 
 def run(root_fd: int, rootfs: str, folders: list[str]) -> None:
-    """Write the conf.d entry, then rebuild the rootfs's loader cache."""
+    """Write the conf.d entry, then rebuild the rootfs's loader cache; nothing without folders."""
     clean = check_folders(folders)
+    if not clean:
+        return
     write_file(root_fd, CONF_FILE, "".join(f"{folder}\n" for folder in clean).encode())
     run_ldconfig_in(rootfs, clean)

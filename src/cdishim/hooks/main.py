@@ -32,13 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
     links = hooks.add_parser("create-symlinks", help="create symlinks inside the rootfs")
     links.add_argument("--link", action="append", required=True, metavar="TARGET::LINK")
     ldcache = hooks.add_parser("update-ldcache", help="make libraries findable with the host's ldconfig")
-    ldcache.add_argument("--folder", action="append", required=True, metavar="DIR")
+    folders = ldcache.add_mutually_exclusive_group(required=True)
+    folders.add_argument("--folder", action="append", metavar="DIR")
+    folders.add_argument("--from-config", action="store_true",
+                         help="the folders of the shared libraries bind-mounted by the bundle's config.json")
     chmod = hooks.add_parser("chmod", help="chmod inside the rootfs without following symlinks")
     chmod.add_argument("--mode", required=True)
     chmod.add_argument("--path", action="append", required=True)
     netdev = hooks.add_parser("netdev", help="move a host network interface into the container")
-    netdev.add_argument("--host-if", required=True, metavar="IF")
-    netdev.add_argument("--name", required=True)
+    netdev.add_argument("--host-if", metavar="IF")
+    netdev.add_argument("--name")
+    netdev.add_argument("--from-config", action="store_true",
+                        help="every interface of linux.netDevices in the bundle's config.json")
     wrapper = hooks.add_parser("exec", help="run a vendor hook with its declared env, confined")
     wrapper.add_argument("--timeout", type=float, metavar="SECONDS")
     wrapper.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
@@ -55,13 +60,17 @@ def dispatch(args: argparse.Namespace) -> int:
         if not command:
             raise CdishimError("exec: missing -- PATH [ARGV0 ARG ...]")
         return wrapper.run(command[0], command[1:], args.env, args.timeout)
-    from cdishim.oci.state import container_rootfs, read_state
+    from cdishim.oci.state import bundle_library_folders, bundle_net_devices, container_rootfs, read_state
 
     state = read_state(sys.stdin.buffer)
     if args.hook == "netdev":
         from cdishim.hooks import netdev
 
-        netdev.move_interface(state.pid, args.host_if, args.name)
+        if args.from_config == bool(args.host_if or args.name) or (args.host_if is None) != (args.name is None):
+            raise CdishimError("netdev: give --host-if IF --name NAME, or --from-config")
+        pairs = bundle_net_devices(state) if args.from_config else [(args.host_if, args.name)]
+        for host_if, name in pairs:
+            netdev.move_interface(state.pid, host_if, name, skip_if_moved=args.from_config)
         return 0
     from cdishim.hooks.inroot import open_root
 
@@ -75,7 +84,7 @@ def dispatch(args: argparse.Namespace) -> int:
         elif args.hook == "update-ldcache":
             from cdishim.hooks import ldcache
 
-            ldcache.run(root_fd, rootfs, args.folder)
+            ldcache.run(root_fd, rootfs, bundle_library_folders(state) if args.from_config else args.folder)
         else:
             from cdishim.hooks import chmod
 

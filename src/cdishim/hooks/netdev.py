@@ -31,6 +31,22 @@ def _permanent_global_addresses(ip: Any, index: int) -> list[tuple[str, int]]:
     return addresses
 
 
+def _present_in(netns_fd: int, name: str) -> bool:
+    """Whether the namespace at *netns_fd* has an interface *name* (looked up from a child)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            from pyroute2 import IPRoute
+
+            _enter_netns(netns_fd)
+            with IPRoute() as ip:
+                os._exit(0 if ip.link_lookup(ifname=name) else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
 def _enter_netns(fd: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.setns(fd, CLONE_NEWNET) != 0:
@@ -38,8 +54,13 @@ def _enter_netns(fd: int) -> None:
         raise HookError(f"cannot enter the container's network namespace: {os.strerror(errno)}")
 
 
-def move_interface(pid: int, host_if: str, name: str) -> None:
-    """Move *host_if* into the netns of *pid* as *name*, with its addresses, up."""
+def move_interface(pid: int, host_if: str, name: str, skip_if_moved: bool = False) -> None:
+    """Move *host_if* into the netns of *pid* as *name*, with its addresses, up.
+
+    With *skip_if_moved*, an interface already gone from the host and present
+    in the container as *name* is left alone: the runtime applied
+    ``linux.netDevices`` itself (how the hooks.d hook meets a new runc).
+    """
     from pyroute2 import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
@@ -52,6 +73,8 @@ def move_interface(pid: int, host_if: str, name: str) -> None:
     try:
         with IPRoute() as ip:
             found = ip.link_lookup(ifname=host_if)
+            if not found and skip_if_moved and _present_in(netns_fd, name):
+                return
             if not found:
                 raise HookError(f"host interface {quote(host_if)} not found")
             addresses = _permanent_global_addresses(ip, found[0])

@@ -62,17 +62,55 @@ def read_state(stream: IO[bytes]) -> HookState:
     return parse_state(data)
 
 
-def container_rootfs(state: HookState) -> str:
-    """The host path of the container's root filesystem."""
-    if state.root:
-        return state.root
+def bundle_config(state: HookState) -> dict[str, Any]:
+    """The bundle's config.json (the engine's file: trusted, unlike the rootfs)."""
     path = os.path.join(state.bundle, "config.json")
     try:
         with open(path, "rb") as handle:
             config = json.loads(handle.read())
-        root = config["root"]["path"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise HookError(f"cannot find the rootfs in {quote(path)}: {err}") from None
+    except (OSError, ValueError) as err:
+        raise HookError(f"cannot read {quote(path)}: {getattr(err, 'strerror', None) or err}") from None
+    if not isinstance(config, dict):
+        raise HookError(f"{quote(path)}: not a JSON object")
+    return config
+
+
+def container_rootfs(state: HookState) -> str:
+    """The host path of the container's root filesystem."""
+    if state.root:
+        return state.root
+    root = (bundle_config(state).get("root") or {}).get("path")
     if not isinstance(root, str) or not root:
-        raise HookError(f"{quote(path)}: root.path must be a non-empty string")
+        raise HookError(f"{quote(os.path.join(state.bundle, 'config.json'))}: root.path must be a non-empty string")
     return os.path.normpath(os.path.join(state.bundle, root))
+
+
+def bundle_net_devices(state: HookState) -> list[tuple[str, str]]:
+    """(host interface, name in the container) for each ``linux.netDevices`` entry."""
+    devices = (bundle_config(state).get("linux") or {}).get("netDevices") or {}
+    if not isinstance(devices, dict):
+        raise HookError("linux.netDevices in config.json is not an object")
+    return [(host_if, (entry or {}).get("name") or host_if) for host_if, entry in sorted(devices.items())]
+
+
+def _is_shared_library(path: str) -> bool:
+    """``libx.so`` or ``libx.so.1.2``: a name the dynamic loader would look for."""
+    stem, sep, version = os.path.basename(path).partition(".so")
+    if not stem or not sep:
+        return False
+    if not version:
+        return True
+    return version[0] == "." and all(part.isdigit() for part in version[1:].split("."))
+
+
+def bundle_library_folders(state: HookState) -> list[str]:
+    """Container folders holding shared libraries that config.json bind-mounts, sorted."""
+    folders = set()
+    for mount in bundle_config(state).get("mounts") or []:
+        if not isinstance(mount, dict):
+            continue
+        destination, options = mount.get("destination"), mount.get("options") or []
+        if isinstance(destination, str) and _is_shared_library(destination) and (
+                "bind" in options or "rbind" in options or mount.get("type") == "bind"):
+            folders.add(os.path.dirname(os.path.normpath(destination)))
+    return sorted(folders)
