@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import require_program
+from tests.native import build_shared_library
 
 HOOK = str(Path(sys.executable).parent / "cdishim-hook")
 
@@ -28,14 +28,7 @@ def hook(name: str, *args: str) -> dict:
 
 @pytest.fixture
 def library(tmp_path) -> Path:
-    require_program("gcc")
-    directory = tmp_path / "vendor-lib"
-    directory.mkdir()
-    source = tmp_path / "mockgpu.c"
-    source.write_text("int mock_gpu_count(void) { return 8; }\n")
-    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libmockgpu.so.1", "-o",
-                    str(directory / "libmockgpu.so.1"), str(source)], check=True)
-    return directory / "libmockgpu.so.1"
+    return build_shared_library(tmp_path / "vendor-lib")
 
 
 @pytest.fixture

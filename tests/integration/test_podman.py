@@ -23,6 +23,7 @@ import pytest
 
 from tests.integration.conftest import require_program
 from tests.integration.images import rootfs_tar
+from tests.native import build_shared_library
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/cdishim-busybox:test"
@@ -159,13 +160,8 @@ def test_annotation_request_shows_the_devices(podman, cdishim_bin, tmp_path):
 
 def test_hooks_d_ldcache_hook_runs_for_cdi_annotated_containers(podman, tmp_path):
     """podman reads hooks/oci/hooks.d: containers with a cdi.k8s.io/ annotation get the ldcache hook."""
-    require_program("gcc")
     base, env, work = podman
-    source = tmp_path / "mockgpu.c"
-    source.write_text("int mock_gpu_count(void) { return 8; }\n")
-    library = tmp_path / "libmockgpu.so.1"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libmockgpu.so.1", "-o", str(library), str(source)],
-                   check=True)
+    library = build_shared_library(tmp_path / "built")
     hooks_dir = tmp_path / "hooks.d"
     hooks_dir.mkdir()
     hook_program = str(Path(sys.executable).parent / "cdishim-hook")

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from tests.native import build_shared_library
 from tests.unit.hooks.conftest import escape_forms
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="hooks run as root (chroot)")
@@ -79,14 +80,7 @@ def test_chmod_bad_modes(bundle, monkeypatch, capsys, mode):
 @pytest.fixture
 def shared_library(tmp_path):
     """A real shared library built with gcc."""
-    if shutil.which("gcc") is None:
-        pytest.fail("gcc is missing: run `make deps`")
-    source = tmp_path / "mock.c"
-    source.write_text("int mock_gpu_count(void) { return 8; }\n")
-    library = tmp_path / "libmockgpu.so.1"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libmockgpu.so.1", "-o", str(library), str(source)],
-                   check=True)
-    return library
+    return build_shared_library(tmp_path / "built")
 
 
 def cache_listing(rootfs) -> str:
