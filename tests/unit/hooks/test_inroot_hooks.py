@@ -94,6 +94,7 @@ def test_update_ldcache_finds_the_library(bundle, monkeypatch, capsys, shared_li
     status, err = bundle.hook(monkeypatch, capsys, "update-ldcache", "--folder", "/mock/lib")
     assert (status, err) == (0, "")
     assert "libmockgpu.so.1 (libc6,x86-64) => /mock/lib/libmockgpu.so.1" in cache_listing(bundle.rootfs)
+    assert bundle.host_untouched()
     assert (bundle.rootfs / "etc" / "ld.so.conf.d" / "000-cdishim.conf").read_text() == "/mock/lib\n"
 
 
@@ -122,6 +123,7 @@ def test_update_ldcache_never_runs_the_image_ldconfig(bundle, monkeypatch, capsy
     status, err = bundle.hook(monkeypatch, capsys, "update-ldcache", "--folder", "/lib")
     assert status == 0, err
     assert not (bundle.rootfs / "pwned").exists()
+    assert bundle.host_untouched()
     assert "libmockgpu.so.1" in cache_listing(bundle.rootfs)
 
 
