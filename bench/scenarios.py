@@ -192,3 +192,36 @@ def registry_scale(bench: Bench, sizes: tuple[int, ...]) -> list[Comparison]:
                         runs=3, env_extra={"CDISHIM_CACHE_DIR": ""})
         )
     return results
+
+
+def hook_wrapper(bench: Bench) -> list[Comparison]:
+    """create with one CDI createRuntime hook, wrapped by `cdishim-hook exec` and not.
+
+    B is bare runc on a copy whose config holds the vendor hook unwrapped, so
+    the difference is the shim plus (in the first row) the wrapper.
+    """
+    spec_dir = bench.work / "hook-cdi"
+    spec_dir.mkdir()
+    (spec_dir / "hooked.json").write_text(json.dumps({
+        "cdiVersion": "0.5.0", "kind": "bench.example.com/hooked",
+        "devices": [{"name": "dev", "containerEdits": {
+            "deviceNodes": [{"path": "/dev/mock/device_0"}],
+            "hooks": [{"hookName": "createRuntime", "path": "/bin/true", "args": ["true"]}]}}],
+    }))
+    unwrapped = bench.work / "no-wrap.toml"
+    unwrapped.write_text("wrap-hooks = false\n")
+    time.sleep(RACY_WAIT_S)
+    env_wrapped = {**bench.env, "CDI_SPEC_DIRS": str(spec_dir)}
+    env_unwrapped = {**env_wrapped, "CDISHIM_CONFIG": str(unwrapped)}
+    bundle = bench.bundle("hooked", {"cdi.k8s.io/bench": "bench.example.com/hooked=dev"})
+    original = (bundle / "config.json").read_bytes()
+    edited = bench.pre_edited_copy(bundle, "hooked-edited", env_unwrapped)
+    bare = _create_step(bench, bench.runc_cmd(), edited, None, env_unwrapped)
+    return [
+        compare(Comparison("create, 1 CDI hook, wrapped (cdishim-hook exec)", "cdishim create",
+                           "runc create (pre-edited, hook unwrapped)"),
+                _create_step(bench, bench.cdishim_cmd(), bundle, original, env_wrapped), bare, bench.runs),
+        compare(Comparison("create, 1 CDI hook, wrap-hooks = false", "cdishim create",
+                           "runc create (pre-edited, hook unwrapped)"),
+                _create_step(bench, bench.cdishim_cmd(), bundle, original, env_unwrapped), bare, bench.runs),
+    ]
