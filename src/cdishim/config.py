@@ -25,10 +25,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from cdishim.cdi.trust import SpecTrust
+
 DEFAULT_CONFIG_PATH = "/etc/cdishim/config.toml"
 DEFAULT_CACHE_DIR = "/run/cdishim"
 _CACHE_NAME = "config.marshal"
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 LOG_LEVELS = ("debug", "info", "warning", "error")
 ENV_REQUEST_POLICIES = ("auto", "always", "never")
 
@@ -46,6 +48,16 @@ class Config(Record):
     allowed_kinds: tuple[str, ...] | None = None  # globs of requestable kinds; None: any, (): none
     wrap_hooks: bool = True  # run CDI hooks through `cdishim-hook exec`
     hook_program: str = ""  # cdishim-hook; empty: the one installed next to cdishim
+    trust_spec_files: str = "root-owned"  # or "any" (see cdishim.cdi.trust)
+    max_spec_bytes: int = 4 * 1024 * 1024
+    max_devices_per_request: int = 128
+    max_annotation_bytes: int = 16 * 1024
+
+    def spec_trust(self) -> SpecTrust:
+        """The trust policy for spec files and dirs."""
+        from cdishim.cdi.trust import SpecTrust
+
+        return SpecTrust(policy=self.trust_spec_files, max_bytes=self.max_spec_bytes)
 
 
 # TOML key -> (Config field, value type: str, list (of non-empty strings) or bool)
@@ -60,7 +72,12 @@ _KEYS: dict[str, tuple[str, type]] = {
     "allowed-kinds": ("allowed_kinds", list),
     "wrap-hooks": ("wrap_hooks", bool),
     "hook-program": ("hook_program", str),
+    "trust-spec-files": ("trust_spec_files", str),
+    "max-spec-bytes": ("max_spec_bytes", int),
+    "max-devices-per-request": ("max_devices_per_request", int),
+    "max-annotation-bytes": ("max_annotation_bytes", int),
 }
+_TYPE_NAMES = {str: "a string", bool: "a boolean", int: "a positive integer"}
 
 
 def config_path() -> str:
@@ -136,12 +153,14 @@ def _parse(path: str, data: bytes) -> dict[str, Any]:
             if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
                 raise ConfigError(f"config {quote(path)}: {key} must be a list of non-empty strings")
             value = tuple(value)
-        elif not isinstance(value, kind):
-            raise ConfigError(f"config {quote(path)}: {key} must be a {'boolean' if kind is bool else 'string'}")
+        elif not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value <= 0)):
+            raise ConfigError(f"config {quote(path)}: {key} must be {_TYPE_NAMES[kind]}")
         values[field] = value
     level = values.get("log_level", Config.log_level)
     if level not in LOG_LEVELS:
         raise ConfigError(f"config {quote(path)}: log-level must be one of {', '.join(LOG_LEVELS)}")
+    if values.get("trust_spec_files", Config.trust_spec_files) not in ("root-owned", "any"):
+        raise ConfigError(f"config {quote(path)}: trust-spec-files must be one of root-owned, any")
     if values.get("env_requests", Config.env_requests) not in ENV_REQUEST_POLICIES:
         raise ConfigError(f"config {quote(path)}: env-requests must be one of {', '.join(ENV_REQUEST_POLICIES)}")
     return values

@@ -33,13 +33,14 @@ import time
 import zlib
 
 from cdishim.cdi.registry import Registry, SpecEntry, read_registry
+from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust
 from cdishim.fsutil import is_racy, private_directory, read_private_file, replace_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Sequence
 
-FORMAT = 2
+FORMAT = 3
 STALE_SECONDS = 24 * 3600
 _PREFIX = "registry-"
 _SUFFIX = ".marshal"
@@ -83,8 +84,17 @@ def cache_file(cache_dir: str, spec_dirs: Sequence[str]) -> str:
     return os.path.join(cache_dir, f"{_PREFIX}{digest:08x}{_SUFFIX}")
 
 
-def cache_key(spec_dirs: Sequence[str], files: Sequence[tuple[str, int]]) -> tuple[Any, ...]:
-    """What must be unchanged for a cached registry to be used."""
+def cache_key(
+    spec_dirs: Sequence[str],
+    files: Sequence[tuple[str, int]],
+    trust: SpecTrust = DEFAULT_TRUST,
+    dir_errors: Sequence[str] = (),
+) -> tuple[Any, ...]:
+    """What must be unchanged for a cached registry to be used.
+
+    Every file's stat (ownership or mode changes move its ctime), the trust
+    policy, and which spec dirs the scan refused.
+    """
     stats: list[tuple[Any, ...]] = []
     for path, priority in files:
         try:
@@ -93,20 +103,25 @@ def cache_key(spec_dirs: Sequence[str], files: Sequence[tuple[str, int]]) -> tup
             stats.append((path, priority, err.errno))
         else:
             stats.append((path, priority, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
-    return (FORMAT, tuple(sys.version_info[:2]), tuple(spec_dirs), tuple(stats))
+    return (FORMAT, tuple(sys.version_info[:2]), tuple(spec_dirs), tuple(stats), trust.cache_key(),
+            tuple(sorted(dir_errors)))
 
 
 def load_or_read(
-    spec_dirs: Sequence[str], files: Sequence[tuple[str, int]], errors: dict[str, list[str]], cache_dir: str
+    spec_dirs: Sequence[str],
+    files: Sequence[tuple[str, int]],
+    errors: dict[str, list[str]],
+    cache_dir: str,
+    trust: SpecTrust = DEFAULT_TRUST,
 ) -> Registry:
     """The cached registry when its key matches; else read every file and cache it."""
-    key = cache_key(spec_dirs, files)
+    key = cache_key(spec_dirs, files, trust, list(errors))
     path = cache_file(cache_dir, spec_dirs)
     data = read_private_file(cache_dir, path)
     unpacked = _unpack(data) if data is not None else None
     if unpacked is not None and unpacked[0].get("key") == key:
         return CachedRegistry(spec_dirs, unpacked[0], data, unpacked[1])  # type: ignore[arg-type]
-    registry = read_registry(spec_dirs, files, errors)
+    registry = read_registry(spec_dirs, files, errors, trust)
     if not _is_racy(key):
         _write(cache_dir, path, key, registry)
     return registry

@@ -17,9 +17,11 @@ so that a registry restored from the cache costs only what a request needs.
 from __future__ import annotations
 
 import os
+import stat
 
 from cdishim.cdi.decode import decode_spec
 from cdishim.cdi.spec import read_spec_document, spec_format
+from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust, check_spec_dir
 from cdishim.errors import SpecError, quote
 from cdishim.record import Record
 
@@ -139,25 +141,44 @@ def list_spec_files(directory: str) -> list[str]:
     return [os.path.join(directory, name) for name in names]
 
 
-def scan_spec_dirs(spec_dirs: Sequence[str]) -> tuple[list[tuple[str, int]], dict[str, list[str]]]:
-    """Every spec file as (path, priority), and errors for unreadable dirs."""
+def scan_spec_dirs(
+    spec_dirs: Sequence[str], trust: SpecTrust = DEFAULT_TRUST
+) -> tuple[list[tuple[str, int]], dict[str, list[str]]]:
+    """Every spec file as (path, priority), and errors for unreadable or untrusted dirs.
+
+    Runs on every create, cached registry or not, so a dir that becomes
+    untrusted is dropped at once.
+    """
     files: list[tuple[str, int]] = []
     errors: dict[str, list[str]] = {}
     for priority, directory in enumerate(spec_dirs):
         try:
+            info = os.stat(directory)
+            if not stat.S_ISDIR(info.st_mode):
+                continue  # as a missing dir: nothing to read
+            check_spec_dir(directory, info, trust)
             files.extend((path, priority) for path in list_spec_files(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except SpecError as err:
+            errors[directory] = [str(err)]
         except OSError as err:
             errors[directory] = [f"failed to read CDI spec dir {quote(directory)}: {err.strerror or err}"]
     return files, errors
 
 
-def read_registry(spec_dirs: Sequence[str], files: Sequence[tuple[str, int]], errors: dict[str, list[str]]) -> Registry:
+def read_registry(
+    spec_dirs: Sequence[str],
+    files: Sequence[tuple[str, int]],
+    errors: dict[str, list[str]],
+    trust: SpecTrust = DEFAULT_TRUST,
+) -> Registry:
     """Read, parse and validate every spec file: the cold path."""
     entries: list[SpecEntry] = []
     decoded: dict[int, Spec] = {}
     for path, priority in files:
         try:
-            document, spec = read_spec_document(path, priority)
+            document, spec = read_spec_document(path, priority, trust)
         except SpecError as err:
             errors.setdefault(path, []).append(str(err))
             continue
@@ -167,15 +188,17 @@ def read_registry(spec_dirs: Sequence[str], files: Sequence[tuple[str, int]], er
     return Registry(spec_dirs, entries, errors, decoded)
 
 
-def load_registry(spec_dirs: Sequence[str] = DEFAULT_SPEC_DIRS, cache_dir: str = "") -> Registry:
-    """The registry of *spec_dirs* (lowest priority first).
+def load_registry(
+    spec_dirs: Sequence[str] = DEFAULT_SPEC_DIRS, cache_dir: str = "", trust: SpecTrust = DEFAULT_TRUST
+) -> Registry:
+    """The registry of *spec_dirs* (lowest priority first), under the *trust* policy.
 
     With a *cache_dir*, a registry parsed earlier is reused when no spec file
     changed (see `cdishim.cdi.cache`); otherwise every file is read.
     """
-    files, errors = scan_spec_dirs(spec_dirs)
+    files, errors = scan_spec_dirs(spec_dirs, trust)
     if not cache_dir:
-        return read_registry(spec_dirs, files, errors)
+        return read_registry(spec_dirs, files, errors, trust)
     from cdishim.cdi import cache
 
-    return cache.load_or_read(spec_dirs, files, errors, cache_dir)
+    return cache.load_or_read(spec_dirs, files, errors, cache_dir, trust)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from cdishim.cdi.decode import decode_spec, load_document
+from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust, check_spec_file
 from cdishim.errors import SpecError, quote
 
 TYPE_CHECKING = False
@@ -48,16 +49,23 @@ def parse_spec(data: bytes, path: str, priority: int = 0, fmt: str | None = None
     return parse_spec_document(data, path, priority, fmt)[1]
 
 
-def read_spec_document(path: str, priority: int = 0) -> tuple[Any, Spec]:
-    """Read, decode and validate the spec file at *path*: (document, `Spec`)."""
+def read_spec_document(path: str, priority: int = 0, trust: SpecTrust = DEFAULT_TRUST) -> tuple[Any, Spec]:
+    """Read, decode and validate the spec file at *path*: (document, `Spec`).
+
+    The *trust* checks (owner, mode, size) run on the opened file, so a
+    symlink is judged by its target and a swap after the check is not read.
+    """
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            check_spec_file(path, os.fstat(handle.fileno()), trust)
+            data = handle.read(trust.max_bytes + 1)
     except OSError as err:
         raise SpecError(f"failed to read CDI Spec {quote(path)}: {err.strerror or err}") from None
+    if len(data) > trust.max_bytes:
+        raise SpecError(f"CDI Spec {quote(path)} is too large: the limit is {trust.max_bytes} bytes")
     return parse_spec_document(data, path, priority)
 
 
-def read_spec(path: str, priority: int = 0) -> Spec:
+def read_spec(path: str, priority: int = 0, trust: SpecTrust = DEFAULT_TRUST) -> Spec:
     """Read, decode and validate the spec file at *path*."""
-    return read_spec_document(path, priority)[1]
+    return read_spec_document(path, priority, trust)[1]

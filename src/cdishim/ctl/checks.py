@@ -11,6 +11,7 @@ import os
 from typing import Iterator, Sequence
 
 from cdishim.cdi.hostdevices import host_device_info
+from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust
 from cdishim.config import Config, config_path, load_config
 from cdishim.ctl.engines import ENGINES, Engine
 from cdishim.ctl.inventory import take_inventory
@@ -60,14 +61,15 @@ def check_runtime(config: Config, cdishim: str) -> Iterator[Finding]:
                       hint="specs with netDevices need cdishim-hook netdev to move the interfaces")
 
 
-def check_specs(spec_dirs: Sequence[str]) -> Iterator[Finding]:
+def check_specs(spec_dirs: Sequence[str], trust: SpecTrust = DEFAULT_TRUST) -> Iterator[Finding]:
     """Spec dirs, spec files, conflicts, and host paths the specs name."""
-    inventory = take_inventory(spec_dirs, verbose=True)
+    inventory = take_inventory(spec_dirs, verbose=True, trust=trust)
     for directory in inventory["specDirs"]:
         path = directory["path"]
         if directory["errors"]:
             for error in directory["errors"]:
-                yield Finding(status=FAIL, check="spec-dir", message=error, hint=f"make {path} readable by root")
+                yield Finding(status=FAIL, check="spec-dir", message=error,
+                              hint=f"make {path} readable, owned by root and not group/world writable")
         elif not os.path.isdir(path):
             yield Finding(status=WARN, check="spec-dir", message=f"{path}: absent",
                           hint="device vendors' installers create it; cdishim-ctl generate writes specs there")

@@ -59,7 +59,10 @@ def collect(spec_dirs: list[str], configs: dict[str, str]) -> list[checks.Findin
         cdishim = ""
     if config is not None:
         findings.extend(checks.check_runtime(config, cdishim))
-    findings.extend(checks.check_specs(spec_dirs or (config.spec_dirs if config else ())))
+    if config is not None:
+        findings.extend(checks.check_specs(spec_dirs or config.spec_dirs, config.spec_trust()))
+    else:
+        findings.extend(checks.check_specs(spec_dirs))
     findings.extend(checks.check_engines(cdishim, configs))
     return findings
 

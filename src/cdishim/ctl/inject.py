@@ -62,7 +62,7 @@ def requested_devices(args: argparse.Namespace, prefixes: tuple[str, ...]) -> li
 def run(args: argparse.Namespace) -> int:
     """Inject and print; non-zero and nothing on stdout on any error."""
     config = load_config()
-    registry = load_registry(args.spec_dir or config.spec_dirs, config.cache_dir)
+    registry = load_registry(args.spec_dir or config.spec_dirs, config.cache_dir, config.spec_trust())
     devices = requested_devices(args, config.annotation_prefixes)
     oci = load_oci_config(args.input)
 

@@ -8,6 +8,7 @@ is what ``cdishim-ctl list -o json`` prints: keep it stable.
 from __future__ import annotations
 
 from cdishim.cdi.registry import read_registry, scan_spec_dirs
+from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,10 +26,10 @@ def host_paths(edits: ContainerEdits) -> dict[str, Any]:
     }
 
 
-def take_inventory(spec_dirs: Sequence[str], verbose: bool = False) -> dict[str, Any]:
+def take_inventory(spec_dirs: Sequence[str], verbose: bool = False, trust: SpecTrust = DEFAULT_TRUST) -> dict[str, Any]:
     """Spec dirs, resolvable devices, spec files with their errors, and conflicts."""
-    files, errors = scan_spec_dirs(spec_dirs)
-    registry = read_registry(spec_dirs, files, errors)
+    files, errors = scan_spec_dirs(spec_dirs, trust)
+    registry = read_registry(spec_dirs, files, errors, trust)
     return {
         "specDirs": [
             {"path": directory, "priority": priority, "errors": registry.errors.get(directory, [])}

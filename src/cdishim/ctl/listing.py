@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the inventory; exit 0 even when spec files have errors (see `doctor`)."""
-    spec_dirs = args.spec_dir or load_config().spec_dirs
-    inventory = take_inventory(spec_dirs, args.verbose)
+    config = load_config()
+    inventory = take_inventory(args.spec_dir or config.spec_dirs, args.verbose, config.spec_trust())
     if args.output == "table":
         sys.stdout.write(format_inventory(inventory, args.verbose))
     else:

@@ -53,7 +53,7 @@ def inject_into_bundle(bundle: str, config: Config, runtime: str, cdishim_path: 
         raise BundleError(
             f"{quote(path)} already carries CDI devices {recorded}; refusing to inject {', '.join(requested)} on top"
         )
-    registry = load_registry(config.spec_dirs, config.cache_dir)
+    registry = load_registry(config.spec_dirs, config.cache_dir, config.spec_trust())
     profile.mark("registry(cached)" if registry.from_cache else "registry")
     for spec_path, errors in registry.errors.items():
         for error in errors:
