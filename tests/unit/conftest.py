@@ -25,3 +25,17 @@ def write_spec(tmp_path: Path):
 
     return write
 
+
+
+@pytest.fixture
+def dev_dir():
+    """A fresh directory under the real /dev (spec device paths must be under /dev/), removed afterwards."""
+    import os
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("mknod in /dev needs root")
+    directory = Path(tempfile.mkdtemp(prefix="cdishim-test-", dir="/dev"))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)

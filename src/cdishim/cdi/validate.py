@@ -74,9 +74,17 @@ def _validate_env_entry(entry: str, context: str) -> None:
         raise SpecError(f"{context}: invalid environment variable {quote(entry)}")
 
 
+def _is_clean_absolute(path: str) -> bool:
+    """Absolute, and no ``..`` component: the path cannot climb out of where it points."""
+    return path.startswith("/") and ".." not in path.split("/")
+
+
 def _validate_device_node(node: DeviceNode) -> None:
     if not node.path:
         raise SpecError("invalid (empty) device path")
+    # Beyond the reference: a device node is created in the container's /dev only.
+    if not _is_clean_absolute(node.path) or not node.path.startswith("/dev/"):
+        raise SpecError(f"device {quote(node.path)}: path must be absolute, under /dev/ and without ..")
     if node.type not in DEVICE_TYPES:
         raise SpecError(f"device {quote(node.path)}: invalid type {quote(node.type)}")
     # "none" is the explicit way to ask for no cgroup access at all.
@@ -89,6 +97,8 @@ def _validate_hook(hook: Hook) -> None:
         raise SpecError(f"invalid hook name {quote(hook.hook_name)}")
     if not hook.path:
         raise SpecError(f"invalid hook {quote(hook.hook_name)} with empty path")
+    if not _is_clean_absolute(hook.path):  # beyond the reference, as the runtime-spec requires
+        raise SpecError(f"invalid hook {quote(hook.hook_name)}: path {quote(hook.path)} must be absolute, without ..")
     for entry in hook.env:
         _validate_env_entry(entry, f"invalid hook {quote(hook.hook_name)}")
     # runtime-spec: "timeout ... MUST be greater than zero"; runc refuses others.
@@ -101,6 +111,8 @@ def _validate_mount(mount: Mount) -> None:
         raise SpecError("invalid mount, empty host path")
     if not mount.container_path:
         raise SpecError("invalid mount, empty container path")
+    if not _is_clean_absolute(mount.container_path):  # beyond the reference
+        raise SpecError(f"invalid mount {quote(mount.container_path)}: container path must be absolute, without ..")
 
 
 def _validate_intel_rdt(rdt: IntelRdt) -> None:

@@ -85,10 +85,22 @@ def check_allowed_kinds(devices: list[str], allowed: tuple[str, ...] | None) -> 
         raise RequestError(f"CDI devices {', '.join(refused)} not allowed: allowed-kinds is {', '.join(allowed) or 'empty'}")
 
 
+def check_sizes(annotations: dict[str, Any], env_value: str | None, config: Config) -> None:
+    """Refuse request values above ``max-annotation-bytes`` before parsing them."""
+    limit = config.max_annotation_bytes
+    for key, value in annotations.items():
+        if isinstance(key, str) and key.startswith(config.annotation_prefixes) and isinstance(value, str) \
+                and len(value.encode()) > limit:
+            raise RequestError(f"annotation {quote(key)}: value is larger than max-annotation-bytes ({limit})")
+    if env_value is not None and len(env_value.encode()) > limit:
+        raise RequestError(f"env {ENV_REQUEST}: value is larger than max-annotation-bytes ({limit})")
+
+
 def gather_requests(oci: dict[str, Any], annotations: dict[str, Any], config: Config) -> Requests:
-    """The devices *oci* asks for, under *config*'s policies."""
-    devices = devices_from_annotations(annotations, config.annotation_prefixes)
+    """The devices *oci* asks for, under *config*'s policies and limits."""
     value = env_request(oci)
+    check_sizes(annotations, value, config)
+    devices = devices_from_annotations(annotations, config.annotation_prefixes)
     honoured, refusal = False, ""
     if value is not None:
         if config.env_requests == "never":
@@ -98,6 +110,9 @@ def gather_requests(oci: dict[str, Any], annotations: dict[str, Any], config: Co
         else:
             honoured = True
             devices.extend(d for d in devices_from_env(value) if d not in devices)
+    if len(devices) > config.max_devices_per_request:
+        raise RequestError(f"{len(devices)} CDI devices requested; max-devices-per-request is "
+                           f"{config.max_devices_per_request}")
     check_allowed_kinds(devices, config.allowed_kinds)
     return Requests(devices=tuple(devices), env_honoured=honoured, env_refusal=refusal)
 

@@ -15,24 +15,24 @@ from tests.unit.builders import spec_doc
 
 
 @pytest.fixture
-def node(tmp_path, write_spec, monkeypatch):
+def node(tmp_path, dev_dir, write_spec, monkeypatch):
     """Spec dirs with a good file, a broken one, a conflict and a missing host device."""
     if os.geteuid() != 0:
         pytest.skip("mknod needs root")
     monkeypatch.setenv("CDISHIM_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # the cdishim under test
     (tmp_path / "config.toml").write_text('runtimes = ["runc"]\n')
-    os.mknod(tmp_path / "gpu0", 0o666 | 0o020000, os.makedev(89, 1))
+    os.mknod(dev_dir / "gpu0", 0o666 | 0o020000, os.makedev(89, 1))
     (tmp_path / "lib.so").write_text("")
     good = tmp_path / "etc"
-    write_spec("good.json", spec_doc(gpu0={"deviceNodes": [{"path": str(tmp_path / "gpu0")}],
+    write_spec("good.json", spec_doc(gpu0={"deviceNodes": [{"path": str(dev_dir / "gpu0")}],
                                            "mounts": [{"hostPath": str(tmp_path / "lib.so"), "containerPath": "/l"}]}),
                good)
     bad = tmp_path / "run"
     write_spec("broken.yaml", "kind: [\n", bad)
     write_spec("a.json", spec_doc(kind="x.com/nic", dup={"env": ["A=1"]}), bad)
     write_spec("b.json", spec_doc(kind="x.com/nic", dup={"env": ["B=1"]}), bad)
-    gone = {**spec_doc(kind="y.com/fpga", f0={"deviceNodes": [{"path": str(tmp_path / "absent-node")}]}),
+    gone = {**spec_doc(kind="y.com/fpga", f0={"deviceNodes": [{"path": str(dev_dir / "absent-node")}]}),
             "containerEdits": {"mounts": [{"hostPath": str(tmp_path / "absent.so"), "containerPath": "/a"}]}}
     write_spec("gone.json", gone, bad)
     daemon = tmp_path / "daemon.json"
@@ -49,7 +49,7 @@ def lines(findings, check):
     return [(f["status"], f["message"]) for f in findings if f["check"] == check]
 
 
-def test_reports_each_problem_and_fails(node, capsys):
+def test_reports_each_problem_and_fails(node, dev_dir, capsys):
     root, good, bad = node
     status, findings = doctor(capsys, "--spec-dir", str(good), "--spec-dir", str(bad), "--spec-dir", str(root / "nodir"))
     assert status == 1
@@ -62,7 +62,7 @@ def test_reports_each_problem_and_fails(node, capsys):
     assert f'failed to parse CDI Spec "{bad}/broken.yaml"' in spec_files[3][1]
     assert lines(findings, "conflict") == [("FAIL", f"x.com/nic=dup is defined by {bad}/a.json and {bad}/b.json")]
     assert lines(findings, "host-device") == [
-        ("FAIL", f'y.com/fpga=f0: failed to stat CDI host device "{root}/absent-node": No such file or directory')]
+        ("FAIL", f'y.com/fpga=f0: failed to stat CDI host device "{dev_dir}/absent-node": No such file or directory')]
     assert lines(findings, "host-mount") == [("FAIL", f"{bad}/gone.json: mount source {root}/absent.so does not exist")]
     assert all(f["hint"] for f in findings if f["status"] != "OK")
 

@@ -75,3 +75,65 @@ def test_remove_env_request_keeps_the_rest():
     config = oci(f"CDI_DEVICES={GPU0}", "A=1", f"CDI_DEVICES={GPU1}")
     remove_env_request(config)
     assert config["process"]["env"] == ["PATH=/bin", "A=1"]
+
+
+def test_annotation_value_size_limit_names_the_key():
+    value = ",".join(f"mock.com/gpu=device_{n}" for n in range(20))
+    with pytest.raises(RequestError, match=r'^annotation "cdi.k8s.io/big": value is larger than max-annotation-bytes \(64\)$'):
+        gather_requests(oci(), {"cdi.k8s.io/big": value}, Config(max_annotation_bytes=64))
+    assert len(gather_requests(oci(), {"cdi.k8s.io/big": value}, Config()).devices) == 20
+
+
+def test_env_value_size_limit():
+    with pytest.raises(RequestError, match=r"^env CDI_DEVICES: value is larger than max-annotation-bytes"):
+        gather_requests(oci(f"CDI_DEVICES={GPU0},{GPU1}"), {}, Config(max_annotation_bytes=20))
+
+
+def test_device_count_limit_counts_unique_devices_from_both_sources():
+    annotations = {"cdi.k8s.io/a": f"{GPU0},{GPU1}", "cdi.k8s.io/b": GPU0}
+    assert len(gather_requests(oci(f"CDI_DEVICES={GPU1}"), annotations, Config(max_devices_per_request=2)).devices) == 2
+    with pytest.raises(RequestError, match=r"^3 CDI devices requested; max-devices-per-request is 2$"):
+        gather_requests(oci(f"CDI_DEVICES={NIC}"), annotations, Config(max_devices_per_request=2))
+
+
+# Spelling tricks must not turn an env request into an honoured one, nor let a kind past allowed-kinds.
+@pytest.mark.parametrize("entry", [
+    f"cdi_devices={GPU0}", f"Cdi_Devices={GPU0}", f" CDI_DEVICES={GPU0}", f"CDI_DEVICES ={GPU0}",
+    f"CDI_DEVICES\t={GPU0}", f"CDI\u200b_DEVICES={GPU0}", f"\u0421DI_DEVICES={GPU0}",  # zero-width space, Cyrillic C
+])
+def test_env_name_look_alikes_request_nothing(entry):
+    requests = gather_requests(oci(entry), {}, Config(env_requests="always"))
+    assert requests.devices == () and not requests.env_honoured
+
+
+@pytest.mark.parametrize("annotations", [
+    {"io.kubernetes.cri.sandbox-id": "x"},
+    {"io.kubernetes.cri.container-type": "container"},
+    {"io.kubernetes.cri-o.SandboxID": "x"},
+])
+def test_kubernetes_marker_alone_is_enough_to_refuse(annotations):
+    requests = gather_requests(oci(f"CDI_DEVICES={GPU0}"), annotations, Config())
+    assert requests.devices == () and requests.env_refusal
+
+
+@pytest.mark.parametrize("device", [
+    "MOCK.com/gpu=device_0",  # case: a different kind, outside the glob
+    "mock.com/gpu =device_0",  # whitespace: not a valid name
+    "m\u043eck.com/gpu=device_0",  # Cyrillic o: not a valid name
+    "other.com/gpu=all",  # `all` is just a device of its kind
+])
+def test_allowed_kinds_cannot_be_sidestepped(device):
+    with pytest.raises(RequestError):
+        gather_requests(oci(), {"cdi.k8s.io/a": device}, Config(allowed_kinds=("mock.com/*",)))
+    with pytest.raises(RequestError):
+        gather_requests(oci(f"CDI_DEVICES={device}"), {}, Config(allowed_kinds=("mock.com/*",)))
+
+
+def test_duplicate_keys_in_config_json_cannot_smuggle_a_request(tmp_path):
+    """Two "annotations" objects: JSON decoding keeps the last, and so does runc."""
+    from cdishim.oci.bundle import load_config
+
+    path = tmp_path / "config.json"
+    path.write_text('{"annotations": {"cdi.k8s.io/a": "other.com/x=y"}, "annotations": {"cdi.k8s.io/a": "%s"}}' % GPU0)
+    config = load_config(str(path))
+    assert gather_requests(config, config["annotations"], Config(allowed_kinds=("mock.com/*",))).devices == (GPU0,)
