@@ -97,12 +97,25 @@ def _list(parent: dict[str, Any], key: str, where: str) -> list[Any]:
     return value
 
 
+def _objects(parent: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """``parent[key]`` as a list whose entries are all objects (cdishim matches on their fields)."""
+    value = _list(parent, key, where)
+    for position, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise ApplyError(f"OCI spec field {where}{key}[{position}] is not an object")
+    return value
+
+
 def _user_id(spec: OciSpec, key: str) -> int:
-    """``process.user.<key>``, or 0 when absent or not an integer."""
+    """``process.user.<key>``, 0 when absent; an error when it is not an integer."""
     process = spec.get("process")
     user = process.get("user") if isinstance(process, dict) else None
     value = user.get(key) if isinstance(user, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ApplyError(f"OCI spec field process.user.{key} is not an integer")
+    return value
 
 
 # --- one function per kind of edit ----------------------------------------------
@@ -140,8 +153,8 @@ def _apply_device_nodes(spec: OciSpec, nodes: tuple[DeviceNode, ...]) -> None:
             device["uid"] = node.uid if node.uid is not None else uid
         if node.gid is not None or gid > 0:
             device["gid"] = node.gid if node.gid is not None else gid
-        devices = _list(linux, "devices", "linux.")
-        devices[:] = [d for d in devices if not (isinstance(d, dict) and d.get("path") == node.path)]
+        devices = _objects(linux, "devices", "linux.")
+        devices[:] = [d for d in devices if d.get("path") != node.path]
         devices.append(device)
         if node.type in ("b", "c"):
             access = "" if node.permissions == "none" else node.permissions or "rwm"
@@ -169,18 +182,18 @@ def _mount_to_oci(mount: Mount, idmapped: bool) -> dict[str, Any]:
     return result
 
 
-def _mount_depth(mount: Any) -> int:
-    destination = mount.get("destination", "") if isinstance(mount, dict) else ""
+def _mount_depth(mount: dict[str, Any]) -> int:
+    destination = mount.get("destination", "")
     return posixpath.normpath(destination).count("/") if isinstance(destination, str) else 0
 
 
 def _apply_mounts(spec: OciSpec, mounts: tuple[Mount, ...]) -> None:
     if not mounts:
         return
-    current = _list(spec, "mounts", "")
+    current = _objects(spec, "mounts", "")
     idmapped = _in_user_namespace(spec)
     for mount in mounts:
-        current[:] = [m for m in current if not (isinstance(m, dict) and m.get("destination") == mount.container_path)]
+        current[:] = [m for m in current if m.get("destination") != mount.container_path]
         current.append(_mount_to_oci(mount, idmapped))
     current.sort(key=_mount_depth)  # list.sort is stable
 

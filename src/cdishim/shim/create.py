@@ -34,7 +34,9 @@ def inject_into_bundle(bundle: str, config: Config, runtime: str, cdishim_path: 
     """
     path = config_path(bundle)
     oci = load_config(path)
-    annotations = oci.get("annotations") or {}
+    annotations = oci.get("annotations")
+    if annotations is None:
+        annotations = {}
     if not isinstance(annotations, dict):
         raise BundleError(f"{quote(path)}: annotations is not an object")
     requests = gather_requests(oci, annotations, config)

@@ -54,9 +54,10 @@ def is_kubernetes_container(annotations: dict[str, Any]) -> bool:
 
 def env_request(oci: dict[str, Any]) -> str | None:
     """The value of ``CDI_DEVICES`` in the process env (the last one wins), or ``None``."""
-    env = (oci.get("process") or {}).get("env") or []
+    process = oci.get("process")
+    env = process.get("env") if isinstance(process, dict) else None
     value = None
-    for entry in env:
+    for entry in env if isinstance(env, list) else ():
         if isinstance(entry, str) and entry.startswith(ENV_REQUEST + "="):
             value = entry[len(ENV_REQUEST) + 1:]
     return value
@@ -119,7 +120,7 @@ def gather_requests(oci: dict[str, Any], annotations: dict[str, Any], config: Co
 
 def remove_env_request(oci: dict[str, Any]) -> None:
     """Drop every ``CDI_DEVICES=`` entry from the process env."""
-    process = oci.get("process") or {}
-    env = process.get("env")
+    process = oci.get("process")
+    env = process.get("env") if isinstance(process, dict) else None
     if isinstance(env, list):
         process["env"] = [e for e in env if not (isinstance(e, str) and e.startswith(ENV_REQUEST + "="))]
