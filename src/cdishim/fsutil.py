@@ -24,6 +24,38 @@ def create_temp(directory: str, prefix: str, mode: int = 0o600) -> tuple[int, st
             continue
 
 
+def remove_stale_temps(directory: str, prefix: str) -> None:
+    """Remove temp files of `create_temp` for *prefix* whose writer process is gone.
+
+    A writer killed between creating its temp file and renaming it leaves the
+    file behind; the next writer in the same directory cleans it up. Files of
+    live processes (a concurrent writer) are left alone.
+    """
+    start = f".{prefix}."
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith(start) and name.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(start):].split(".", 1)[0]
+        if not pid.isdigit() or _process_exists(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def replace_file(
     path: str, data: bytes, mode: int, owner: tuple[int, int] | None = None, durable: bool = False
 ) -> None:

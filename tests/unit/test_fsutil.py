@@ -39,3 +39,18 @@ def test_private_directory(tmp_path):
     link.symlink_to(target)
     os.chmod(target, 0o700)
     assert not private_directory(str(link))
+
+
+def test_stale_temps_of_dead_writers_are_removed(tmp_path):
+    import subprocess
+
+    from cdishim.fsutil import remove_stale_temps
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid is now free: a writer that is gone
+    names = [f".config.json.{dead.pid}.abc.tmp", f".config.json.{os.getpid()}.def.tmp", ".other.json.1.x.tmp",
+             "config.json"]
+    for name in names:
+        (tmp_path / name).write_text("")
+    remove_stale_temps(str(tmp_path), "config.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])

@@ -2,7 +2,8 @@
 
 The file is replaced with write-to-temp, fsync, rename (`fsutil.replace_file`):
 a reader (runc, or a crash at any point) sees either the old file or the new
-one, never half of one. Mode and ownership of the original are kept.
+one, never half of one. Mode and ownership of the original are kept. A temp
+file left by a writer that was killed is removed by the next save.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 
 from cdishim import jsonfast
 from cdishim.errors import BundleError, quote
-from cdishim.fsutil import replace_file
+from cdishim.fsutil import remove_stale_temps, replace_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def load_config(path: str) -> dict[str, Any]:
 def save_config(path: str, config: dict[str, Any]) -> None:
     """Atomically and durably replace *path* with *config*, keeping its mode and owner."""
     data = jsonfast.dumps(config).encode()
+    remove_stale_temps(os.path.dirname(path) or ".", os.path.basename(path))
     try:
         original = os.stat(path)
         replace_file(path, data, original.st_mode & 0o7777, (original.st_uid, original.st_gid), durable=True)
