@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cdishim.cdi.names import parse_qualified_name
 from cdishim.config import Config
 from cdishim.errors import RequestError
 from cdishim.shim.requests import gather_requests, remove_env_request
@@ -137,3 +140,24 @@ def test_duplicate_keys_in_config_json_cannot_smuggle_a_request(tmp_path):
     path.write_text('{"annotations": {"cdi.k8s.io/a": "other.com/x=y"}, "annotations": {"cdi.k8s.io/a": "%s"}}' % GPU0)
     config = load_config(str(path))
     assert gather_requests(config, config["annotations"], Config(allowed_kinds=("mock.com/*",))).devices == (GPU0,)
+
+request_text = st.text(alphabet="mock.com/gpu=device_01,é =\t", max_size=30)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.sampled_from(["cdi.k8s.io/a", "cdi.k8s.io/b", "CDI.k8s.io/c", "other", "io.kubernetes.cri.sandbox-id"]),
+                       st.one_of(request_text, st.integers(), st.none()), max_size=4),
+       st.lists(st.one_of(st.builds("CDI_DEVICES={}".format, request_text), st.sampled_from(["A=1", "CDI_DEVICES"]),
+                          st.integers()), max_size=3),
+       st.sampled_from(["auto", "always", "never"]),
+       st.one_of(st.none(), st.lists(st.sampled_from(["mock.com/*", "x.com/y", "*"]), max_size=2).map(tuple)))
+def test_requests_are_valid_names_or_a_request_error(annotations, env, policy, allowed):
+    config = Config(env_requests=policy, allowed_kinds=allowed)
+    try:
+        requests = gather_requests({"process": {"env": env}}, annotations, config)
+    except RequestError as err:
+        assert "\n" not in str(err)
+        return
+    for device in requests.devices:
+        parse_qualified_name(device)
+    assert len(set(requests.devices)) == len(requests.devices)
