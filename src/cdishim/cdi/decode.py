@@ -59,6 +59,8 @@ def load_document(data: bytes, fmt: str) -> Any:
             raise SpecError(str(err)) from None
         except (ValueError, UnicodeDecodeError) as err:
             raise SpecError(f"malformed JSON: {err}") from None
+        except RecursionError:
+            raise SpecError("malformed JSON: nested too deeply") from None
     from cdishim.cdi.yamlstrict import load_yaml
 
     return load_yaml(data)

@@ -53,6 +53,11 @@ class QualifiedName(tuple):
         return f"{self.vendor}/{self.class_}={self.name}"
 
 
+def _printable(char: str) -> str:
+    """*char* as in the reference's ``'%c'``, but escaped when it would break the line."""
+    return char if char.isprintable() else quote(char)[1:-1]
+
+
 def split_kind(kind: str) -> tuple[str, str]:
     """Split ``vendor/class`` on the first ``/``.
 
@@ -72,7 +77,7 @@ def _check_kind_part(what: str, value: str) -> None:
         raise InvalidNameError(f"invalid {what}. {quote(value)}, should start with letter")
     for char in value[1:-1]:
         if char not in _KIND_INNER:
-            raise InvalidNameError(f"invalid {what}. invalid character '{char}' in name {quote(value)}")
+            raise InvalidNameError(f"invalid {what}. invalid character '{_printable(char)}' in name {quote(value)}")
     if value[-1] not in _ALNUM:
         raise InvalidNameError(f"invalid {what}. {quote(value)}, should end with a letter or digit")
 
@@ -103,7 +108,7 @@ def validate_device_name(name: str) -> None:
         raise InvalidNameError(f"invalid name {quote(name)}, should start with a letter or digit")
     for char in name[1:-1]:
         if char not in _DEVICE_INNER:
-            raise InvalidNameError(f"invalid character '{char}' in device name {quote(name)}")
+            raise InvalidNameError(f"invalid character '{_printable(char)}' in device name {quote(name)}")
     if name[-1] not in _ALNUM:
         raise InvalidNameError(f"invalid name {quote(name)}, should end with a letter or digit")
 

@@ -40,6 +40,8 @@ def load_config(path: str) -> dict[str, Any]:
         config = jsonfast.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
         raise BundleError(f"{quote(path)} is not valid JSON: {err}") from None
+    except RecursionError:
+        raise BundleError(f"{quote(path)} is not valid JSON: nested too deeply") from None
     if not isinstance(config, dict):
         raise BundleError(f"{quote(path)} is not a JSON object")
     return config
