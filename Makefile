@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: all deps install-dev demo test test-unit test-integration bench clean
+.PHONY: all deps install-dev demo test test-unit test-integration test-deb deb install uninstall bench clean
 
 all: install-dev
 
@@ -31,6 +31,21 @@ test-unit: install-dev
 
 test-integration: install-dev
 	$(BIN)/python -m pytest -q tests/integration
+
+# build/deb/cdishim_<version>_all.deb with dh-python (packaging/deb/).
+deb:
+	sh packaging/deb/build.sh
+
+# Build the .deb, install it, run the demo through /usr/bin/cdishim, purge it.
+test-deb: deps
+	sh packaging/deb/test.sh
+
+# From source, without a package: /usr/local on Debian (packaging/install.sh).
+install:
+	sh packaging/install.sh install
+
+uninstall:
+	sh packaging/install.sh uninstall
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
