@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: all deps install-dev demo test test-unit test-integration test-deb deb install uninstall bench clean
+.PHONY: all deps install-dev demo test test-unit test-integration test-deb deb install uninstall bench proto clean
 
 all: install-dev
 
@@ -46,6 +46,10 @@ install:
 
 uninstall:
 	sh packaging/install.sh uninstall
+
+# Regenerate the device plugin API modules from their .proto.
+proto:
+	sh scripts/gen-proto.sh
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

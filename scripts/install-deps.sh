@@ -4,7 +4,7 @@ set -eu
 
 PACKAGES="runc busybox-static jq python3 python3-venv python3-yaml python3-structlog \
 python3-pyroute2 python3-prctl python3-tomlkit python3-pytest python3-hypothesis python3-jsonschema \
-docker.io containerd podman gcc libc6-dev"
+docker.io containerd podman gcc libc6-dev python3-grpcio python3-protobuf"
 
 missing=""
 for pkg in $PACKAGES; do

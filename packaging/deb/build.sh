@@ -24,7 +24,7 @@ out=build/deb
 tree=$out/cdishim-$version
 rm -rf "$out"
 mkdir -p "$tree"
-cp -r src bin hooks packaging pyproject.toml README.md SECURITY.md "$tree/"
+cp -r src bin hooks deploy packaging pyproject.toml README.md SECURITY.md "$tree/"
 find "$tree" -name __pycache__ -prune -exec rm -rf {} +
 rm -rf "$tree"/src/*.egg-info
 cp -r packaging/deb/debian "$tree/debian"

@@ -15,9 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cdishim-ctl", description="Inspect and use CDI specs with cdishim.")
     parser.add_argument("--version", action="version", version=f"cdishim-ctl {__version__}")
     subparsers = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
-    from cdishim.ctl import configure, doctor, generate, inject, listing, validate
+    from cdishim.ctl import configure, device_plugin, doctor, generate, inject, listing, validate
 
-    for module in (listing, inject, validate, generate, configure, doctor):
+    for module in (listing, inject, validate, generate, configure, doctor, device_plugin):
         module.register(subparsers)
     return parser
 

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Regenerate the device plugin API modules from their .proto (`make proto`).
+# grpcio-tools 1.51 matches Debian 12's python3-grpcio and python3-protobuf; it
+# runs from a throwaway venv so the project's venv keeps Debian's packages.
+set -eu
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+venv=build/proto-venv
+[ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q grpcio-tools==1.51.1; }
+"$venv/bin/python" -m grpc_tools.protoc -I src --python_out=src --grpc_python_out=src \
+    src/cdishim/ctl/plugin/v1beta1/api.proto
+echo "regenerated src/cdishim/ctl/plugin/v1beta1/api_pb2.py and api_pb2_grpc.py"

@@ -1,0 +1,1 @@
+"""``cdishim-ctl device-plugin``: a Kubernetes device plugin for any CDI kind."""

@@ -1,0 +1,60 @@
+"""Wake up when spec dirs or the kubelet socket dir change: inotify, through ctypes.
+
+The standard library has no inotify; this is the few calls the plugin needs.
+Directories that do not exist yet are simply not watched (a periodic rescan
+covers them); watching is a latency optimisation, never the only trigger.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+from typing import Sequence
+
+IN_MODIFY = 0x002
+IN_ATTRIB = 0x004
+IN_CLOSE_WRITE = 0x008
+IN_MOVED_FROM = 0x040
+IN_MOVED_TO = 0x080
+IN_CREATE = 0x100
+IN_DELETE = 0x200
+IN_DELETE_SELF = 0x400
+IN_MOVE_SELF = 0x800
+IN_NONBLOCK = os.O_NONBLOCK
+IN_CLOEXEC = os.O_CLOEXEC
+CHANGES = (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+           | IN_DELETE_SELF | IN_MOVE_SELF)
+
+
+class DirectoryWatch:
+    """An inotify instance on a set of directories."""
+
+    def __init__(self, directories: Sequence[str]) -> None:
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self._libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        self.directories = tuple(directories)
+        self.rearm()
+
+    def rearm(self) -> None:
+        """(Re)add watches, e.g. for a directory that was created or re-created since."""
+        for directory in self.directories:
+            self._libc.inotify_add_watch(self.fd, os.fsencode(directory), CHANGES)  # absent: ignored
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait up to *timeout_s* for a change; True if there was one (events are drained)."""
+        ready, _, _ = select.select([self.fd], [], [], timeout_s)
+        if not ready:
+            return False
+        try:
+            while os.read(self.fd, 65536):
+                pass
+        except BlockingIOError:
+            pass
+        return True
+
+    def close(self) -> None:
+        """Release the inotify instance."""
+        os.close(self.fd)

@@ -1,0 +1,241 @@
+"""The CDI device plugin against a fake kubelet built on the same proto (real gRPC, real sockets).
+
+The fake kubelet serves Registration on a temp ``kubelet.sock``; the test
+then talks to the plugin as kubelet would: ListAndWatch and Allocate.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+
+import pytest
+
+grpc = pytest.importorskip("grpc")
+
+from cdishim.ctl.plugin.v1beta1 import api_pb2, api_pb2_grpc  # noqa: E402
+
+KIND = "mock.com/gpu"
+ENDPOINT = "cdishim-mock.com-gpu.sock"
+CTL = str(Path(sys.executable).parent / "cdishim-ctl")
+
+
+class FakeKubelet(api_pb2_grpc.RegistrationServicer):
+    """kubelet's Registration service on ``<dir>/kubelet.sock``, recording each request."""
+
+    def __init__(self, socket_dir: Path) -> None:
+        self.registrations: queue.Queue = queue.Queue()
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        api_pb2_grpc.add_RegistrationServicer_to_server(self, self.server)
+        self.server.add_insecure_port(f"unix://{socket_dir}/kubelet.sock")
+        self.server.start()
+
+    def Register(self, request, context):  # noqa: N802
+        self.registrations.put(request)
+        return api_pb2.Empty()
+
+    def next_registration(self, timeout_s: float = 10) -> api_pb2.RegisterRequest:
+        return self.registrations.get(timeout=timeout_s)
+
+    def stop(self) -> None:
+        self.server.stop(0).wait()
+
+
+class Stream:
+    """A ListAndWatch stream read in the background, so that a test can wait with a timeout."""
+
+    def __init__(self, stub) -> None:
+        self.call = stub.ListAndWatch(api_pb2.Empty())
+        self.lists: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            for response in self.call:
+                self.lists.put({device.ID: device.health for device in response.devices})
+        except grpc.RpcError:
+            pass
+
+    def until(self, predicate, timeout_s: float = 10) -> dict[str, str]:
+        """The first list that satisfies *predicate*."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            devices = self.lists.get(timeout=max(0.01, deadline - time.monotonic()))
+            if predicate(devices):
+                return devices
+
+    def close(self) -> None:
+        self.call.cancel()
+
+
+@pytest.fixture
+def node(tmp_path):
+    """Device nodes under /dev, a spec dir with their generated spec, and a socket dir."""
+    nodes = Path(tempfile.mkdtemp(prefix="cdishim-dp-", dir="/dev"))
+    sockets = Path(tempfile.mkdtemp(prefix="cdishim-dp.", dir="/tmp"))
+    specs = tmp_path / "cdi"
+    for number in range(4):
+        os.mknod(nodes / f"gpu{number}", 0o666 | 0o020000, os.makedev(89, 1))
+    subprocess.run([CTL, "generate", "--kind", KIND, "--device-glob", f"{nodes}/gpu*", "--all-device",
+                    "--output", str(specs / "gpu.yaml")], check=True, capture_output=True)
+    yield nodes, specs, sockets
+    shutil.rmtree(nodes, ignore_errors=True)
+    shutil.rmtree(sockets, ignore_errors=True)
+
+
+@pytest.fixture
+def start_plugin(node, tmp_path):
+    _, specs, sockets = node
+    processes = []
+
+    def start() -> subprocess.Popen:
+        env = {**os.environ, "CDISHIM_CONFIG": str(tmp_path / "absent.toml")}
+        log = open(tmp_path / "plugin.log", "ab")
+        process = subprocess.Popen([CTL, "device-plugin", "--kind", KIND, "--spec-dir", str(specs),
+                                    "--socket-dir", str(sockets), "--interval", "0.3"],
+                                   env=env, stdout=log, stderr=log)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def stub_for(sockets: Path):
+    channel = grpc.insecure_channel(f"unix://{sockets}/{ENDPOINT}")
+    return channel, api_pb2_grpc.DevicePluginStub(channel)
+
+
+def test_registers_and_lists_the_kinds_devices(node, start_plugin):
+    _, _, sockets = node
+    kubelet = FakeKubelet(sockets)
+    try:
+        start_plugin()
+        request = kubelet.next_registration()
+        assert (request.version, request.endpoint, request.resource_name) == ("v1beta1", ENDPOINT, KIND)
+        assert request.options.get_preferred_allocation_available and not request.options.pre_start_required
+        channel, stub = stub_for(sockets)
+        stream = Stream(stub)
+        devices = stream.until(lambda d: True)
+        assert devices == {f"gpu{n}": "Healthy" for n in range(4)}  # no `all`: it bundles the others
+        options = stub.GetDevicePluginOptions(api_pb2.Empty())
+        assert options.get_preferred_allocation_available
+        preferred = stub.GetPreferredAllocation(api_pb2.PreferredAllocationRequest(container_requests=[
+            api_pb2.ContainerPreferredAllocationRequest(available_deviceIDs=["gpu3", "gpu1", "gpu2"],
+                                                        must_include_deviceIDs=["gpu2"], allocation_size=2)]))
+        assert list(preferred.container_responses[0].deviceIDs) == ["gpu2", "gpu1"]
+        stream.close()
+        channel.close()
+    finally:
+        kubelet.stop()
+
+
+def test_spec_changes_and_missing_nodes_are_streamed(node, start_plugin, tmp_path):
+    nodes, specs, sockets = node
+    kubelet = FakeKubelet(sockets)
+    try:
+        start_plugin()
+        kubelet.next_registration()
+        channel, stub = stub_for(sockets)
+        stream = Stream(stub)
+        stream.until(lambda d: len(d) == 4)
+        extra = Path(tempfile.mkdtemp(prefix="cdishim-dp-extra-", dir="/dev"))
+        try:
+            os.mknod(extra / "spare0", 0o666 | 0o020000, os.makedev(89, 1))
+            subprocess.run([CTL, "generate", "--kind", KIND, "--device-glob", f"{extra}/spare*",
+                            "--output", str(specs / "spare.yaml")], check=True, capture_output=True)
+            assert "spare0" in stream.until(lambda d: "spare0" in d)
+            (specs / "spare.yaml").unlink()
+            assert stream.until(lambda d: "spare0" not in d) == {f"gpu{n}": "Healthy" for n in range(4)}
+        finally:
+            shutil.rmtree(extra, ignore_errors=True)
+        (nodes / "gpu1").unlink()
+        devices = stream.until(lambda d: d.get("gpu1") == "Unhealthy")
+        assert devices == {"gpu0": "Healthy", "gpu1": "Unhealthy", "gpu2": "Healthy", "gpu3": "Healthy"}
+
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Allocate(api_pb2.AllocateRequest(container_requests=[
+                api_pb2.ContainerAllocateRequest(devices_ids=["gpu1"])]))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details() == 'unhealthy mock.com/gpu devices: "gpu1"'
+        stream.close()
+        channel.close()
+    finally:
+        kubelet.stop()
+
+
+def test_allocate_answers_with_cdi_names_and_annotations(node, start_plugin):
+    _, _, sockets = node
+    kubelet = FakeKubelet(sockets)
+    try:
+        start_plugin()
+        kubelet.next_registration()
+        channel, stub = stub_for(sockets)
+        Stream(stub).until(lambda d: len(d) == 4)
+        response = stub.Allocate(api_pb2.AllocateRequest(container_requests=[
+            api_pb2.ContainerAllocateRequest(devices_ids=["gpu0", "gpu2"]),
+            api_pb2.ContainerAllocateRequest(devices_ids=["gpu3"]),
+        ]))
+        first, second = response.container_responses
+        assert [d.name for d in first.cdi_devices] == ["mock.com/gpu=gpu0", "mock.com/gpu=gpu2"]
+        assert dict(first.annotations) == {"cdi.k8s.io/cdishim_mock.com_gpu_gpu0_gpu2": "mock.com/gpu=gpu0,mock.com/gpu=gpu2"}
+        assert dict(second.annotations) == {"cdi.k8s.io/cdishim_mock.com_gpu_gpu3": "mock.com/gpu=gpu3"}
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Allocate(api_pb2.AllocateRequest(container_requests=[
+                api_pb2.ContainerAllocateRequest(devices_ids=["gpu0", "nope"])]))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details() == 'unknown mock.com/gpu devices: "nope"'
+        channel.close()
+    finally:
+        kubelet.stop()
+
+
+def test_kubelet_absent_at_start_then_restarting(node, start_plugin):
+    _, _, sockets = node
+    start_plugin()
+    time.sleep(1)  # the plugin runs without a kubelet, retrying
+    kubelet = FakeKubelet(sockets)
+    try:
+        assert kubelet.next_registration().resource_name == KIND
+        # kubelet restarts: it wipes the directory and serves a new kubelet.sock
+        kubelet.stop()
+        for entry in sockets.iterdir():
+            entry.unlink()
+        started = time.monotonic()
+        kubelet = FakeKubelet(sockets)
+        assert kubelet.next_registration().endpoint == ENDPOINT
+        assert time.monotonic() - started < 5
+        channel, stub = stub_for(sockets)
+        assert len(Stream(stub).until(lambda d: True)) == 4  # served again on a fresh socket
+        channel.close()
+    finally:
+        kubelet.stop()
+
+
+def test_sigterm_exits_cleanly_and_removes_the_socket(node, start_plugin):
+    _, _, sockets = node
+    kubelet = FakeKubelet(sockets)
+    try:
+        process = start_plugin()
+        kubelet.next_registration()
+        channel, stub = stub_for(sockets)
+        stream = Stream(stub)
+        stream.until(lambda d: True)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert not (sockets / ENDPOINT).exists()
+        channel.close()
+    finally:
+        kubelet.stop()
