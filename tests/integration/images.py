@@ -47,12 +47,12 @@ def _file(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-def oci_archive(layer: bytes, path: Path, reference: str, env: list[str]) -> Path:
-    """Write an OCI image layout tar at *path* holding one image named *reference*."""
+def oci_archive(layer: bytes, path: Path, reference: str, env: list[str], cmd: list[str] | None = None) -> Path:
+    """Write an OCI image layout tar at *path* holding one image named *reference* (default command: a shell)."""
     compressed = gzip.compress(layer, mtime=0)
     config = {
         "architecture": "amd64", "os": "linux",
-        "config": {"Env": env, "Cmd": ["/bin/sh"]},
+        "config": {"Env": env, "Cmd": cmd or ["/bin/sh"]},
         "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]},
     }
     with tarfile.open(path, "w") as archive:

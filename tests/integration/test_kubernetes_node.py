@@ -1,0 +1,167 @@
+"""The whole node path of a pod asking for `mock.com/gpu: 4`, except the kubelet binary.
+
+containerd 1.6 (no CDI of its own) runs with a config made by
+`cdishim-ctl configure --engine containerd`; the test plays kubelet:
+
+1. the device plugin registers with a fake kubelet and lists the devices;
+2. GetPreferredAllocation and Allocate pick 4 of them, as kubelet would;
+3. over containerd's CRI gRPC API: RunPodSandbox (host network, offline
+   imported sandbox image, runtime handler ``cdishim``), then CreateContainer
+   with exactly the annotations Allocate returned, then StartContainer;
+4. the container's log shows exactly the allocated devices and libraries.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+grpc = pytest.importorskip("grpc")
+
+from cdishim.ctl.plugin.v1beta1 import api_pb2 as dp  # noqa: E402
+from cdishim.ctl.plugin.v1beta1 import api_pb2_grpc as dp_grpc  # noqa: E402
+from tests.integration.conftest import require_program  # noqa: E402
+from tests.integration.cri import api_pb2 as cri  # noqa: E402
+from tests.integration.cri import api_pb2_grpc as cri_grpc  # noqa: E402
+from tests.integration.daemons import running  # noqa: E402
+from tests.integration.images import oci_archive, rootfs_tar  # noqa: E402
+from tests.integration.kubelet import FakeKubelet, Stream  # noqa: E402
+
+BIN = Path(sys.executable).parent
+PAUSE = "localhost/cdishim-pause:test"
+IMAGE = "localhost/cdishim-busybox:test"
+KIND = "mock.com/gpu"
+
+
+@pytest.fixture
+def work():
+    directory = Path(tempfile.mkdtemp(prefix="cdishim-k8s.", dir="/tmp"))
+    yield directory
+    # shims outlive containerd by design: make sure none of ours is left
+    subprocess.run(["pkill", "-f", f"containerd-shim-runc-v2.*{directory}"], capture_output=True)
+    with open("/proc/self/mountinfo") as mountinfo:
+        points = [line.split()[4] for line in mountinfo if line.split()[4].startswith(f"{directory}/")]
+    for point in sorted(points, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def containerd_config(work: Path) -> Path:
+    """`containerd config default` moved under *work*, sandbox image ours, then cdishim-ctl configure."""
+    text = subprocess.run(["containerd", "config", "default"], capture_output=True, text=True, check=True).stdout
+    text = (text.replace('"/run/containerd/containerd.sock"', f'"{work}/containerd.sock"')
+            .replace('"/var/lib/containerd"', f'"{work}/root"')
+            .replace('"/run/containerd"', f'"{work}/state"')
+            .replace('sandbox_image = "registry.k8s.io/pause:3.6"', f'sandbox_image = "{PAUSE}"')
+            # root here lacks CAP_SYS_RESOURCE: the sandbox's oom_score_adj may not go below containerd's
+            .replace("restrict_oom_score_adj = false", "restrict_oom_score_adj = true"))
+    assert f'sandbox_image = "{PAUSE}"' in text and "restrict_oom_score_adj = true" in text
+    config = work / "config.toml"
+    config.write_text(text)
+    subprocess.run([str(BIN / "cdishim-ctl"), "configure", "--engine", "containerd", "--config", str(config),
+                    "--runtime-path", str(BIN / "cdishim")], check=True, capture_output=True)
+    return config
+
+
+def allocate_four(work: Path, spec_dir: Path) -> dict[str, str]:
+    """Run the device plugin against a fake kubelet; return the annotations of a 4-device Allocate."""
+    sockets = work / "device-plugins"
+    sockets.mkdir()
+    kubelet = FakeKubelet(sockets)
+    plugin = subprocess.Popen([str(BIN / "cdishim-ctl"), "device-plugin", "--kind", KIND, "--spec-dir", str(spec_dir),
+                               "--socket-dir", str(sockets), "--strategy", "cdi-annotations"],
+                              env={**os.environ, "CDISHIM_CONFIG": str(work / "absent.toml")},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        registration = kubelet.next_registration()
+        assert registration.resource_name == KIND
+        with grpc.insecure_channel(f"unix://{sockets}/{registration.endpoint}") as channel:
+            stub = dp_grpc.DevicePluginStub(channel)
+            stream = Stream(stub)
+            devices = stream.until(lambda d: len(d) == 8)
+            stream.close()
+            healthy = sorted(device for device, health in devices.items() if health == "Healthy")
+            chosen = stub.GetPreferredAllocation(dp.PreferredAllocationRequest(container_requests=[
+                dp.ContainerPreferredAllocationRequest(available_deviceIDs=healthy, allocation_size=4)]))
+            ids = list(chosen.container_responses[0].deviceIDs)
+            response = stub.Allocate(dp.AllocateRequest(container_requests=[dp.ContainerAllocateRequest(devices_ids=ids)]))
+            return dict(response.container_responses[0].annotations)
+    finally:
+        plugin.terminate()
+        plugin.wait(10)
+        kubelet.stop()
+
+
+def import_images(work: Path, socket: Path) -> None:
+    layer = rootfs_tar(work)
+    for name, cmd in ((PAUSE, ["/bin/sleep", "100000"]), (IMAGE, ["/bin/sh"])):
+        archive = oci_archive(layer, work / f"{name.rsplit('/', 1)[1]}.tar", name, ["PATH=/bin"], cmd)
+        subprocess.run(["ctr", "--address", str(socket), "--namespace", "k8s.io", "image", "import", str(archive)],
+                       check=True, capture_output=True, timeout=120)
+
+
+def wait_exited(runtime, container_id: str, timeout_s: float = 60) -> cri.ContainerStatus:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = runtime.ContainerStatus(cri.ContainerStatusRequest(container_id=container_id)).status
+        if status.state == cri.CONTAINER_EXITED or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+def log_lines(path: Path) -> list[str]:
+    """The text of a CRI log file: `<time> <stream> <tag> <text>` per line."""
+    return [line.split(" ", 3)[3] for line in path.read_text().splitlines() if line.count(" ") >= 3 and
+            line.split(" ", 3)[3]]
+
+
+def test_pod_asking_for_four_gpus_gets_exactly_the_allocated_ones(work, spec_dir, cdishim_bin):
+    require_program("containerd")
+    annotations = allocate_four(work, spec_dir)
+    [(key, value)] = annotations.items()
+    assert key.startswith("cdi.k8s.io/cdishim_mock.com_gpu_")
+    allocated = sorted(name.partition("=")[2] for name in value.split(","))
+    assert len(allocated) == 4
+
+    config = containerd_config(work)
+    socket = work / "containerd.sock"
+    env = {**os.environ, "CDI_SPEC_DIRS": str(spec_dir), "CDISHIM_CONFIG": str(work / "absent.toml"),
+           "CDISHIM_CACHE_DIR": str(work / "cache")}
+    env.pop("CDISHIM_HANDED_OVER_TO", None)
+    for _ in running(["containerd", "--config", str(config)], socket, work / "containerd.log", env=env):
+        import_images(work, socket)
+        with grpc.insecure_channel(f"unix://{socket}") as channel:
+            runtime = cri_grpc.RuntimeServiceStub(channel)
+            assert runtime.Version(cri.VersionRequest(version="v1")).runtime_name == "containerd"
+            sandbox_config = cri.PodSandboxConfig(
+                metadata=cri.PodSandboxMetadata(name="gpu-pod", uid="uid-1", namespace="default"),
+                log_directory=str(work / "logs"),  # no hostname: a host-network pod has the node's
+                linux=cri.LinuxPodSandboxConfig(security_context=cri.LinuxSandboxSecurityContext(
+                    namespace_options=cri.NamespaceOption(network=cri.NODE))))
+            pod = runtime.RunPodSandbox(cri.RunPodSandboxRequest(config=sandbox_config, runtime_handler="cdishim"),
+                                        timeout=120).pod_sandbox_id
+            try:
+                container = runtime.CreateContainer(cri.CreateContainerRequest(
+                    pod_sandbox_id=pod, sandbox_config=sandbox_config,
+                    config=cri.ContainerConfig(
+                        metadata=cri.ContainerMetadata(name="app"), image=cri.ImageSpec(image=IMAGE),
+                        command=["/bin/sh", "-c", "ls /dev/mock /mock/lib; /usr/local/bin/list_device.sh"],
+                        annotations=annotations, log_path="app.log")), timeout=120).container_id
+                runtime.StartContainer(cri.StartContainerRequest(container_id=container), timeout=120)
+                status = wait_exited(runtime, container)
+                assert (status.state, status.exit_code) == (cri.CONTAINER_EXITED, 0), status
+                runtime.RemoveContainer(cri.RemoveContainerRequest(container_id=container))
+            finally:
+                runtime.StopPodSandbox(cri.StopPodSandboxRequest(pod_sandbox_id=pod), timeout=60)
+                runtime.RemovePodSandbox(cri.RemovePodSandboxRequest(pod_sandbox_id=pod), timeout=60)
+    lines = log_lines(work / "logs" / "app.log")
+    assert lines[:len(allocated) + 1] == ["/dev/mock:", *allocated]
+    assert lines[len(allocated) + 1:2 * len(allocated) + 2] == ["/mock/lib:", *(f"{d}.so" for d in allocated)]
+    assert lines[-1] == "4 mock device(s)"
