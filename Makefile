@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: all deps install-dev demo test test-unit test-integration test-deb deb install uninstall bench proto clean
+.PHONY: all deps install-dev demo test test-unit test-integration test-deb deb install uninstall bench proto lint clean
 
 all: install-dev
 
@@ -46,6 +46,11 @@ install:
 
 uninstall:
 	sh packaging/install.sh uninstall
+
+# ruff (a developer tool, from PyPI; settings in pyproject.toml).
+lint: install-dev
+	$(BIN)/pip install --quiet ruff
+	$(BIN)/ruff check src tests bench
 
 # Regenerate the device plugin API modules from their .proto.
 proto:

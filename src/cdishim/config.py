@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import marshal
 import os
+
 from cdishim.errors import ConfigError, quote
 from cdishim.fsutil import is_racy, private_directory, read_private_file, replace_file
 from cdishim.record import Record

@@ -44,7 +44,7 @@ def _logger(path: str) -> Any:
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 structlog.processors.JSONRenderer(),
             ],
-            logger_factory=structlog.WriteLoggerFactory(file=open(path, "a", encoding="utf-8")),  # noqa: SIM115
+            logger_factory=structlog.WriteLoggerFactory(file=open(path, "a", encoding="utf-8")),
             cache_logger_on_first_use=False,
         )
         _configured_for = path

@@ -26,7 +26,7 @@ class FakeKubelet(api_pb2_grpc.RegistrationServicer):
         self.server.add_insecure_port(f"unix://{socket_dir}/kubelet.sock")
         self.server.start()
 
-    def Register(self, request, context):  # noqa: N802
+    def Register(self, request, context):
         self.registrations.put(request)
         return api_pb2.Empty()
 

@@ -19,8 +19,8 @@ import pytest
 
 grpc = pytest.importorskip("grpc")
 
-from cdishim.ctl.plugin.v1beta1 import api_pb2, api_pb2_grpc  # noqa: E402
-from tests.integration.kubelet import FakeKubelet, Stream  # noqa: E402
+from cdishim.ctl.plugin.v1beta1 import api_pb2, api_pb2_grpc
+from tests.integration.kubelet import FakeKubelet, Stream
 
 KIND = "mock.com/gpu"
 ENDPOINT = "cdishim-mock.com-gpu.sock"

@@ -25,14 +25,14 @@ import pytest
 
 grpc = pytest.importorskip("grpc")
 
-from cdishim.ctl.plugin.v1beta1 import api_pb2 as dp  # noqa: E402
-from cdishim.ctl.plugin.v1beta1 import api_pb2_grpc as dp_grpc  # noqa: E402
-from tests.integration.conftest import require_program  # noqa: E402
-from tests.integration.cri import api_pb2 as cri  # noqa: E402
-from tests.integration.cri import api_pb2_grpc as cri_grpc  # noqa: E402
-from tests.integration.daemons import running  # noqa: E402
-from tests.integration.images import oci_archive, rootfs_tar  # noqa: E402
-from tests.integration.kubelet import FakeKubelet, Stream  # noqa: E402
+from cdishim.ctl.plugin.v1beta1 import api_pb2 as dp
+from cdishim.ctl.plugin.v1beta1 import api_pb2_grpc as dp_grpc
+from tests.integration.conftest import require_program
+from tests.integration.cri import api_pb2 as cri
+from tests.integration.cri import api_pb2_grpc as cri_grpc
+from tests.integration.daemons import running
+from tests.integration.images import oci_archive, rootfs_tar
+from tests.integration.kubelet import FakeKubelet, Stream
 
 BIN = Path(sys.executable).parent
 PAUSE = "localhost/cdishim-pause:test"

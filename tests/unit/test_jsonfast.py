@@ -15,7 +15,7 @@ from cdishim import jsonfast
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text())
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner), st.dictionaries(st.text(), inner)), max_leaves=30)
-DUMPS = dict(ensure_ascii=False, separators=(",", ":"))
+DUMPS = {"ensure_ascii": False, "separators": (",", ":")}
 
 
 @given(values)

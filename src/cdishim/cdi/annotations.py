@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-
 from cdishim.cdi.names import parse_qualified_name
 from cdishim.errors import InvalidNameError, RequestError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 ANNOTATION_PREFIX = "cdi.k8s.io/"
 

@@ -38,7 +38,8 @@ from cdishim.fsutil import is_racy, private_directory, read_private_file, replac
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from collections.abc import Sequence
+    from typing import Any
 
 FORMAT = 3
 STALE_SECONDS = 24 * 3600

@@ -12,7 +12,7 @@ a ``.yaml`` file is actually read.
 
 from __future__ import annotations
 
-
+from cdishim import jsonfast
 from cdishim.cdi.model import (
     ContainerEdits,
     Device,
@@ -23,12 +23,12 @@ from cdishim.cdi.model import (
     NetDevice,
     Spec,
 )
-from cdishim import jsonfast
 from cdishim.errors import SpecError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Mapping
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
     # Checks one JSON value at a JSON path and returns the model value.
     Reader = Callable[[Any, str], Any]

@@ -18,7 +18,8 @@ from cdishim.errors import ApplyError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterable
+    from collections.abc import Iterable
+    from typing import Any
 
     # config.json as decoded: cdishim edits what it knows and passes the rest through.
     OciSpec = dict[str, Any]

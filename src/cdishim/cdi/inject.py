@@ -7,7 +7,6 @@ spec's global edits, then the device's own edits; then all are applied at once.
 
 from __future__ import annotations
 
-
 from cdishim.cdi.edits import apply_edits, merge_edits
 from cdishim.cdi.model import ContainerEdits
 from cdishim.cdi.registry import Registry, ResolvedDevice
@@ -15,7 +14,7 @@ from cdishim.errors import ApplyError, ResolveError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from cdishim.cdi.edits import OciSpec
 

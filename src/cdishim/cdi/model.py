@@ -13,7 +13,7 @@ from cdishim.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Mapping
+    from collections.abc import Mapping
 
 NO_ANNOTATIONS: Mapping[str, str] = MappingProxyType({})
 

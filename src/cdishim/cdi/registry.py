@@ -27,7 +27,8 @@ from cdishim.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from collections.abc import Sequence
+    from typing import Any
 
     from cdishim.cdi.model import Device, Spec
 

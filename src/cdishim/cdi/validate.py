@@ -15,7 +15,7 @@ from cdishim.errors import InvalidNameError, SpecError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Mapping
+    from collections.abc import Mapping
 
 HOOK_NAMES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 DEVICE_TYPES = ("", "b", "c", "u", "p")

@@ -25,7 +25,7 @@ LATEST = KNOWN_VERSIONS[-1]
 
 def normalize(version: str) -> str:
     """Strip the optional leading ``v``."""
-    return version[1:] if version.startswith("v") else version
+    return version.removeprefix("v")
 
 
 def _key(version: str) -> tuple[int, ...]:

@@ -72,7 +72,7 @@ def load_yaml(data: bytes) -> Any:
     """Decode one YAML document, rejecting duplicate and non-string keys."""
     check_flow_depth(data)
     try:
-        return yaml.load(data, Loader=_StrictLoader)  # noqa: S506 - a safe loader
+        return yaml.load(data, Loader=_StrictLoader)
     except yaml.YAMLError as err:
         raise SpecError(f"malformed YAML: {' '.join(str(err).split())}") from None
     except RecursionError:

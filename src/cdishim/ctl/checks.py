@@ -8,7 +8,7 @@ does not hide the others.
 from __future__ import annotations
 
 import os
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from cdishim.cdi.hostdevices import host_device_info
 from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust

@@ -12,7 +12,8 @@ from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from collections.abc import Sequence
+    from typing import Any
 
     from cdishim.cdi.model import ContainerEdits
     from cdishim.cdi.registry import Registry

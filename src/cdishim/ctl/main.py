@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from cdishim import __version__
 from cdishim.errors import CdishimError
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser, with each subcommand registered by its module."""

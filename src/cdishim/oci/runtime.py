@@ -14,7 +14,8 @@ from cdishim.errors import RuntimeLookupError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import NoReturn, Sequence
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 EXTRA_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 LOOP_MARKER = "CDISHIM_HANDED_OVER_TO"

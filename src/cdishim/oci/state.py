@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import IO, Any
 
 from cdishim.errors import CdishimError, quote
 from cdishim.record import Record
+
+NO_ANNOTATIONS: Mapping[str, Any] = MappingProxyType({})
 
 MAX_STATE_BYTES = 1 << 20
 
@@ -29,7 +33,7 @@ class HookState(Record):
     pid: int
     bundle: str
     root: str = ""  # crun's rootfs path, when present
-    annotations: dict[str, str] = {}
+    annotations: Mapping[str, Any] = NO_ANNOTATIONS
 
 
 def parse_state(data: bytes) -> HookState:

@@ -19,7 +19,7 @@ from cdishim.shim.requests import gather_requests, remove_env_request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
     from cdishim.cdi.model import ContainerEdits
 

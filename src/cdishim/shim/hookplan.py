@@ -21,7 +21,7 @@ from cdishim.errors import ApplyError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 WRAPPER_ENV = ("PATH=/usr/sbin:/usr/bin:/sbin:/bin",)
 TIMEOUT_GRACE_S = 2

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         exec_runtime(runtime, args)
     except CdishimError as err:
         _fail(command, f"cdishim: {err}")
-    except Exception as err:  # noqa: BLE001 - a bug must still never reach runc half-done
+    except Exception as err:
         if os.environ.get("CDISHIM_DEBUG") or "debug" in command.global_options:
             raise
         _fail(command, f"cdishim: internal error: {type(err).__name__}: {err}")

@@ -10,7 +10,6 @@ import pytest
 
 from cdishim.cdi.spec import parse_spec, read_spec
 from cdishim.errors import SpecError
-
 from tests.unit.builders import spec_doc
 
 REFERENCE = os.path.join(os.path.dirname(__file__), "../../../../shared/reference/cdi-schema")

@@ -10,7 +10,6 @@ from cdishim.cdi.decode import decode_spec
 from cdishim.cdi.spec import parse_spec
 from cdishim.cdi.versions import KNOWN_VERSIONS, minimum_required_version
 from cdishim.errors import SpecError
-
 from tests.unit.builders import spec_doc
 
 

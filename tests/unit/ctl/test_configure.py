@@ -80,7 +80,7 @@ def test_registers_and_keeps_everything_else(case, capsys):
 
 
 def test_other_settings_survive(case, capsys):
-    engine, config, entry, _, default = case
+    engine, config, entry, _, _ = case
     before = load(config)
     assert configure(capsys, engine, config)[0] == 0
     after = load(config)

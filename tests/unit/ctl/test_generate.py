@@ -44,7 +44,7 @@ def test_reproduces_the_hand_written_mock_spec(nodes, capsys):
 
 def test_written_file_is_a_valid_spec(nodes, tmp_path, capsys):
     target = tmp_path / "cdi" / "mock.json"
-    status, out, err = generate(capsys, "--device-glob", f"{nodes}/device_*", *MOCK_ARGS, "--output", str(target))
+    status, out, _ = generate(capsys, "--device-glob", f"{nodes}/device_*", *MOCK_ARGS, "--output", str(target))
     assert (status, out) == (0, "")
     spec = read_spec(str(target))
     assert [device.name for device in spec.devices] == [f"device_{n}" for n in range(8)]

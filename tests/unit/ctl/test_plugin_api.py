@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("grpc")
 
-from cdishim.ctl.plugin.v1beta1 import api_pb2  # noqa: E402
+from cdishim.ctl.plugin.v1beta1 import api_pb2
 
 # message -> {field: number}, from the published kubelet v1beta1 API
 FIELDS = {

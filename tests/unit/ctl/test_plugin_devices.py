@@ -7,8 +7,15 @@ import os
 import pytest
 
 from cdishim.cdi.registry import load_registry
-from cdishim.ctl.plugin.devices import (HEALTHY, UNHEALTHY, PluginDevice, allocate, annotation_key, kind_devices,
-                                        preferred)
+from cdishim.ctl.plugin.devices import (
+    HEALTHY,
+    UNHEALTHY,
+    PluginDevice,
+    allocate,
+    annotation_key,
+    kind_devices,
+    preferred,
+)
 from cdishim.errors import CdishimError
 from tests.unit.builders import spec_doc
 

@@ -24,7 +24,7 @@ def test_hooks_d_file_is_valid(path):
     build_parser().parse_args(document["hook"]["args"][1:])  # the arguments are ones cdishim-hook takes
     assert set(document["stages"]) <= OCI_STAGES
     [(key_pattern, value_pattern)] = document["when"]["annotations"].items()
-    matches = lambda key, value: bool(re.search(key_pattern, key) and re.search(value_pattern, value))  # noqa: E731
+    matches = lambda key, value: bool(re.search(key_pattern, key) and re.search(value_pattern, value))
     assert matches("cdi.k8s.io/gpu", "mock.com/gpu=device_0")
     assert not matches("io.kubernetes.cri-o.Created", "2026")
     assert not matches("cdi.k8s.io/", "x")

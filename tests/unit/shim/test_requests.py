@@ -137,7 +137,7 @@ def test_duplicate_keys_in_config_json_cannot_smuggle_a_request(tmp_path):
     from cdishim.oci.bundle import load_config
 
     path = tmp_path / "config.json"
-    path.write_text('{"annotations": {"cdi.k8s.io/a": "other.com/x=y"}, "annotations": {"cdi.k8s.io/a": "%s"}}' % GPU0)
+    path.write_text(f'{{"annotations": {{"cdi.k8s.io/a": "other.com/x=y"}}, "annotations": {{"cdi.k8s.io/a": "{GPU0}"}}}}')
     config = load_config(str(path))
     assert gather_requests(config, config["annotations"], Config(allowed_kinds=("mock.com/*",))).devices == (GPU0,)
 

@@ -6,7 +6,7 @@ from cdishim.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 #: The annotations cdishim reads; engines that filter annotations must let these through.
 CDI_ANNOTATIONS = "cdi.k8s.io/*"

@@ -14,7 +14,8 @@ import copy
 import json
 import re
 import tomllib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from cdishim.errors import CdishimError, quote
 

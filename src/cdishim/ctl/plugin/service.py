@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import grpc
 
@@ -61,11 +61,11 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
         self.strategy = strategy
         self.devices = devices
 
-    def GetDevicePluginOptions(self, request: api_pb2.Empty, context: grpc.ServicerContext) -> api_pb2.DevicePluginOptions:  # noqa: N802
+    def GetDevicePluginOptions(self, request: api_pb2.Empty, context: grpc.ServicerContext) -> api_pb2.DevicePluginOptions:
         """No PreStartContainer needed; preferred allocations offered."""
         return api_pb2.DevicePluginOptions(pre_start_required=False, get_preferred_allocation_available=True)
 
-    def ListAndWatch(self, request: api_pb2.Empty, context: grpc.ServicerContext) -> Iterator[api_pb2.ListAndWatchResponse]:  # noqa: N802
+    def ListAndWatch(self, request: api_pb2.Empty, context: grpc.ServicerContext) -> Iterator[api_pb2.ListAndWatchResponse]:
         """The device list now, then again after every change, until kubelet or the plugin goes away."""
         seen = 0
         while context.is_active() and not self.devices.stopped:
@@ -74,7 +74,7 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
                 yield api_pb2.ListAndWatchResponse(
                     devices=[api_pb2.Device(ID=device.id, health=device.health) for device in devices])
 
-    def GetPreferredAllocation(self, request: api_pb2.PreferredAllocationRequest, context: grpc.ServicerContext) -> api_pb2.PreferredAllocationResponse:  # noqa: N802,E501
+    def GetPreferredAllocation(self, request: api_pb2.PreferredAllocationRequest, context: grpc.ServicerContext) -> api_pb2.PreferredAllocationResponse:
         """Must-include devices first, then the others in name order."""
         return api_pb2.PreferredAllocationResponse(container_responses=[
             api_pb2.ContainerPreferredAllocationResponse(deviceIDs=preferred(
@@ -82,7 +82,7 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
             for container in request.container_requests
         ])
 
-    def Allocate(self, request: api_pb2.AllocateRequest, context: grpc.ServicerContext) -> api_pb2.AllocateResponse:  # noqa: N802
+    def Allocate(self, request: api_pb2.AllocateRequest, context: grpc.ServicerContext) -> api_pb2.AllocateResponse:
         """CDI device names and/or cdi.k8s.io/ annotations per container; INVALID_ARGUMENT for bad IDs."""
         current = self.devices.current()
         responses = []
@@ -96,6 +96,6 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
                 cdi_devices=[api_pb2.CDIDevice(name=name) for name in allocation.cdi_devices]))
         return api_pb2.AllocateResponse(container_responses=responses)
 
-    def PreStartContainer(self, request: api_pb2.PreStartContainerRequest, context: grpc.ServicerContext) -> api_pb2.PreStartContainerResponse:  # noqa: N802,E501
+    def PreStartContainer(self, request: api_pb2.PreStartContainerRequest, context: grpc.ServicerContext) -> api_pb2.PreStartContainerResponse:
         """Nothing to do before a container starts."""
         return api_pb2.PreStartContainerResponse()

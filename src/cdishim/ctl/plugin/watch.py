@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import select
-from typing import Sequence
+from collections.abc import Sequence
 
 IN_MODIFY = 0x002
 IN_ATTRIB = 0x004
