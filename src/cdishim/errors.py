@@ -42,6 +42,10 @@ class RuntimeLookupError(CdishimError):
     """No usable low-level OCI runtime was found."""
 
 
+class HookError(CdishimError):
+    """A hook could not do its job; the message says which path or interface."""
+
+
 def quote(text: str) -> str:
     """Quote *text* the way Go's ``%q`` does, so messages match the reference."""
     from cdishim import jsonfast

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import stat
 
-from cdishim.errors import quote
+from cdishim.errors import HookError, quote
 from cdishim.hooks.inroot import resolve
-from cdishim.oci.state import HookError
 
 
 def parse_mode(text: str) -> int:

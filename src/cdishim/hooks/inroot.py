@@ -20,8 +20,7 @@ import os
 import stat
 from collections import deque
 
-from cdishim.errors import quote
-from cdishim.oci.state import HookError
+from cdishim.errors import HookError, quote
 
 MAX_SYMLINKS = 40  # as the kernel's path walk (ELOOP)
 _PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC

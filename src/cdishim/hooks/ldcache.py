@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import os
 
-from cdishim.errors import quote
+from cdishim.errors import HookError, quote
 from cdishim.hooks import sandbox
 from cdishim.hooks.inroot import write_file
-from cdishim.oci.state import HookError
 
 CONF_FILE = "/etc/ld.so.conf.d/000-cdishim.conf"
 HOST_LDCONFIG = ("/sbin/ldconfig", "/usr/sbin/ldconfig")
@@ -52,8 +51,8 @@ def run_ldconfig_in(rootfs: str, folders: list[str]) -> None:
     program = host_ldconfig()
     program_fd = os.open(program, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        status, output = sandbox.run_chrooted(program_fd, ["ldconfig", *folders], {"PATH": SAFE_PATH}, rootfs,
-                                              LDCONFIG_TIMEOUT_S)
+        status, output = sandbox.run_confined(program_fd, ["ldconfig", *folders], {"PATH": SAFE_PATH}, chroot=rootfs,
+                                              capture=True, timeout_s=LDCONFIG_TIMEOUT_S)
     except OSError as err:
         raise HookError(f"cannot run {program} in {quote(rootfs)}: {err.strerror}") from None
     finally:

@@ -7,12 +7,15 @@ module of the named hook is imported.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Sequence
 
 from cdishim.errors import CdishimError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 EXAMPLES = """\
 examples (as OCI hooks; the state comes on stdin):
@@ -25,7 +28,9 @@ examples (as OCI hooks; the state comes on stdin):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line parser of every hook."""
+    """The command-line parser of every hook (``exec`` is parsed by hand, see `main`; it is here for --help)."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="cdishim-hook", description="Hardened OCI hooks of cdishim.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     hooks = parser.add_subparsers(dest="hook", required=True, metavar="HOOK")
@@ -53,13 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the hook *args* names."""
-    if args.hook == "exec":
-        from cdishim.hooks import wrapper
-
-        command = args.command[1:] if args.command[:1] == ["--"] else args.command
-        if not command:
-            raise CdishimError("exec: missing -- PATH [ARGV0 ARG ...]")
-        return wrapper.run(command[0], command[1:], args.env, args.timeout)
     from cdishim.oci.state import bundle_library_folders, bundle_net_devices, container_rootfs, read_state
 
     state = read_state(sys.stdin.buffer)
@@ -94,9 +92,28 @@ def dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _asks_for_help(args: list[str]) -> bool:
+    """``-h``/``--help`` among the options (before ``--``)."""
+    options = args[:args.index("--")] if "--" in args else args
+    return "-h" in options or "--help" in options
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``cdishim-hook``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Entry point of ``cdishim-hook``; returns the exit status.
+
+    ``exec`` runs on every container start with a wrapped hook, so it is
+    parsed by hand; the other hooks use argparse.
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["exec"] and not _asks_for_help(args_list[1:]):
+        from cdishim.hooks import wrapper
+
+        try:
+            return wrapper.run(*wrapper.parse_args(args_list[1:]))
+        except CdishimError as err:
+            sys.stderr.write(f"cdishim-hook exec: {err}\n")
+            return 1
+    args = build_parser().parse_args(args_list)
     try:
         return dispatch(args)
     except CdishimError as err:

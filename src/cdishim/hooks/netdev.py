@@ -13,8 +13,7 @@ import ctypes
 import os
 from typing import Any
 
-from cdishim.errors import quote
-from cdishim.oci.state import HookError
+from cdishim.errors import HookError, quote
 
 CLONE_NEWNET = 0x40000000
 IFA_F_PERMANENT = 0x80

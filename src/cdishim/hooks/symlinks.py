@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 
-from cdishim.errors import quote
+from cdishim.errors import HookError, quote
 from cdishim.hooks.inroot import resolve_parent
-from cdishim.oci.state import HookError
 
 
 def parse_link(argument: str) -> tuple[str, str]:

@@ -14,14 +14,13 @@ through this wrapper (``wrap-hooks = true``). The vendor hook then runs:
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 
-from cdishim.errors import quote
+from cdishim.errors import HookError, quote
 from cdishim.hooks import sandbox
-from cdishim.oci.state import MAX_STATE_BYTES, HookError
+
+MAX_STATE_BYTES = 1 << 20
 
 
 def hook_env(entries: list[str]) -> dict[str, str]:
@@ -41,17 +40,12 @@ def run_hook(path: str, argv: list[str], env: dict[str, str], timeout_s: float |
     if not os.path.isabs(path):
         raise HookError(f"hook path {quote(path)} must be absolute")
     try:
-        process = subprocess.Popen(argv or [path], executable=path, env=env, cwd="/", stdin=subprocess.PIPE,
-                                   preexec_fn=sandbox.confine)
+        status, _ = sandbox.run_confined(path, argv or [path], env, stdin=state, timeout_s=timeout_s)
     except OSError as err:
         raise HookError(f"cannot run hook {quote(path)}: {err.strerror}") from None
-    try:
-        process.communicate(state, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise HookError(f"hook {quote(path)} timed out after {timeout_s:g}s") from None
-    return process.returncode
+    if status is None:
+        raise HookError(f"hook {quote(path)} timed out after {timeout_s:g}s")
+    return status
 
 
 def run(path: str, argv: list[str], env_entries: list[str], timeout_s: float | None) -> int:
@@ -60,10 +54,11 @@ def run(path: str, argv: list[str], env_entries: list[str], timeout_s: float | N
     from cdishim.log import log_event
 
     state = sys.stdin.buffer.read(MAX_STATE_BYTES + 1)
+    env = hook_env(env_entries)
     config = load_config()
     started = time.monotonic()
     try:
-        status = run_hook(path, argv, hook_env(env_entries), timeout_s, state)
+        status = run_hook(path, argv, env, timeout_s, state)
     except HookError as err:
         log_event(config, "error", "hook failed", hook=path, error=str(err))
         raise
@@ -73,3 +68,35 @@ def run(path: str, argv: list[str], env_entries: list[str], timeout_s: float | N
     if status != 0:
         raise HookError(f"hook {quote(path)} exited with status {status}")
     return 0
+
+
+def parse_args(args: list[str]) -> tuple[str, list[str], list[str], float | None]:
+    """``[--timeout S] [--env K=V ...] -- PATH [ARGV0 ARG ...]`` without argparse (start-up cost).
+
+    Returns (path, argv, env entries, timeout); `HookError` for anything else.
+    """
+    env: list[str] = []
+    timeout: float | None = None
+    position = 0
+    while position < len(args) and args[position] != "--":
+        option, _, inline = args[position].partition("=")
+        if option not in ("--timeout", "--env"):
+            raise HookError(f"exec: unknown option {quote(args[position])}; usage: exec [--timeout S] "
+                            "[--env K=V ...] -- PATH [ARGV0 ARG ...]")
+        if not inline:
+            position += 1
+            if position >= len(args):
+                raise HookError(f"exec: {option} needs a value")
+            inline = args[position]
+        if option == "--env":
+            env.append(inline)
+        else:
+            try:
+                timeout = float(inline)
+            except ValueError:
+                raise HookError(f"exec: --timeout {quote(inline)}: expected seconds") from None
+        position += 1
+    command = args[position + 1:]
+    if not command:
+        raise HookError("exec: missing -- PATH [ARGV0 ARG ...]")
+    return command[0], command[1:], env, timeout

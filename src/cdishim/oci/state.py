@@ -14,16 +14,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import IO, Any
 
-from cdishim.errors import CdishimError, quote
+from cdishim.errors import HookError, quote
 from cdishim.record import Record
 
 NO_ANNOTATIONS: Mapping[str, Any] = MappingProxyType({})
 
 MAX_STATE_BYTES = 1 << 20
-
-
-class HookError(CdishimError):
-    """A hook could not do its job; the message says which path or interface."""
 
 
 class HookState(Record):
