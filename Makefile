@@ -4,12 +4,16 @@ PYTHON ?= /usr/bin/python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: all deps install-dev demo test test-unit test-integration test-deb deb install uninstall bench proto lint clean
+.PHONY: all deps deps-base install-dev demo test test-unit test-integration test-deb deb install uninstall bench proto lint clean
 
 all: install-dev
 
+# What the demo and the runtime need; `deps` adds the engines and tools of the tests.
+deps-base:
+	sh scripts/install-deps.sh base
+
 deps:
-	sh scripts/install-deps.sh
+	sh scripts/install-deps.sh test
 
 # A venv on Debian's python3, seeing Debian's python3-* packages, with
 # cdishim installed from this tree.
@@ -18,18 +22,18 @@ $(BIN)/cdishim: pyproject.toml bin/cdishim
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-install-dev: deps $(BIN)/cdishim
+install-dev: deps-base $(BIN)/cdishim
 
 demo: install-dev
 	sh demo/run.sh $(abspath $(BIN)/cdishim)
 
-test: install-dev
+test: deps install-dev
 	$(BIN)/python -m pytest -q tests
 
-test-unit: install-dev
+test-unit: deps install-dev
 	$(BIN)/python -m pytest -q tests/unit
 
-test-integration: install-dev
+test-integration: deps install-dev
 	$(BIN)/python -m pytest -q tests/integration
 
 # build/deb/cdishim_<version>_all.deb with dh-python (packaging/deb/).

@@ -1,13 +1,23 @@
 #!/bin/sh
-# Install the Debian packages cdishim's demo and tests need, if missing.
+# Install the Debian packages cdishim needs, if missing.
+# Usage: install-deps.sh base|test
+#   base: the demo and the runtime (runc, busybox for bundles, Python and its packages)
+#   test: base plus the engines and tools the integration tests drive
 set -eu
 
-PACKAGES="runc busybox-static jq python3 python3-venv python3-yaml python3-structlog \
-python3-pyroute2 python3-prctl python3-tomlkit python3-pytest python3-hypothesis python3-jsonschema \
-docker.io containerd podman gcc libc6-dev python3-grpcio python3-protobuf"
+BASE="runc busybox-static jq python3 python3-venv python3-yaml python3-structlog \
+python3-pyroute2 python3-prctl python3-tomlkit"
+TEST="$BASE python3-pytest python3-hypothesis python3-jsonschema python3-grpcio python3-protobuf \
+docker.io containerd podman gcc libc6-dev"
+
+case ${1:-test} in
+    base) packages=$BASE ;;
+    test) packages=$TEST ;;
+    *) echo "usage: $0 base|test" >&2; exit 2 ;;
+esac
 
 missing=""
-for pkg in $PACKAGES; do
+for pkg in $packages; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
 done
 [ -z "$missing" ] && exit 0
