@@ -225,3 +225,44 @@ def hook_wrapper(bench: Bench) -> list[Comparison]:
                            "runc create (pre-edited, hook unwrapped)"),
                 _create_step(bench, bench.cdishim_cmd(), bundle, original, env_unwrapped), bare, bench.runs),
     ]
+
+
+PODMAN_KIND = "bench-podman.example.com/gpu"
+PODMAN_SPEC = Path("/var/run/cdi/cdishim-bench-podman.yaml")  # podman 4.3 reads only the default dirs
+
+
+def podman_native_cdi(bench: Bench) -> Comparison | None:
+    """`podman run` through cdishim (annotations) vs podman's own CDI (`--device`) on plain runc.
+
+    Same spec, same image, same 4 devices: B is the independent CDI
+    implementation an engine would otherwise use. None without podman.
+    """
+    if shutil.which("podman") is None:
+        return None
+    storage = bench.work / "podman"
+    base = ["podman", "--root", str(storage / "root"), "--runroot", str(storage / "run"), "--tmpdir",
+            str(storage / "tmp"), "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
+    image = "localhost/cdishim-bench:latest"
+    rootfs = bench.bundle("podman-image", {}, "true") / "rootfs"
+    tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True, check=True).stdout
+    subprocess.run([*base, "import", "--change", "ENV=PATH=/bin", "-", image], input=tar, capture_output=True,
+                   check=True, env=bench.env)
+    ctl = str(Path(bench.cdishim).parent / "cdishim-ctl")
+    subprocess.run([ctl, "generate", "--kind", PODMAN_KIND, "--device-glob", "/dev/mock/device_*",
+                    "--device-mount", "/mock/lib/{name}.so", "--output", str(PODMAN_SPEC), "--force"],
+                   check=True, capture_output=True)
+    devices = [f"{PODMAN_KIND}=device_{n}" for n in range(4)]
+    run = [*base, "run", "--rm", "--network", "none", "--ulimit", "nofile=20000:20000",
+           "--ulimit", "nproc=20000:20000"]
+    via_cdishim = [*run[:len(base)], "--runtime", bench.cdishim, *run[len(base):],
+                   *(arg for n, device in enumerate(devices) for arg in ("--annotation", f"cdi.k8s.io/b{n}={device}")),
+                   image, "true"]
+    native = [*run[:len(base)], "--runtime", "runc", *run[len(base):],
+              *(arg for device in devices for arg in ("--device", device)), image, "true"]
+    try:
+        return compare(
+            Comparison("podman run (4 devices): cdishim vs podman's own CDI", "podman + cdishim",
+                       "podman --device (native CDI) + runc"),
+            lambda: run_timed(via_cdishim, bench.env), lambda: run_timed(native, bench.env), bench.runs)
+    finally:
+        PODMAN_SPEC.unlink(missing_ok=True)
