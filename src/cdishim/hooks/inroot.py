@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import stat
 from collections import deque
+from collections.abc import Callable
 
 from cdishim.errors import HookError, quote
 
@@ -113,23 +114,39 @@ def resolve_parent(root_fd: int, path: str, create_dirs: bool = False) -> tuple[
     return fd, name
 
 
+def replace_entry(dir_fd: int, name: str, make_temp: Callable[[str], None]) -> None:
+    """Make a new entry with *make_temp* under a temporary name in *dir_fd*, then rename it over *name*.
+
+    Readers see the old entry or the new one. On error the temporary entry
+    is removed and the `OSError` re-raised.
+    """
+    temp = f".{name}.cdishim-{os.getpid()}"
+    try:
+        make_temp(temp)
+        os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except OSError:
+        try:
+            os.unlink(temp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        raise
+
+
 def write_file(root_fd: int, path: str, data: bytes, mode: int = 0o644) -> None:
     """Atomically write *data* to *path* inside the rootfs, creating parent dirs."""
     dir_fd, name = resolve_parent(root_fd, path, create_dirs=True)
-    temp = f".{name}.cdishim-{os.getpid()}"
-    try:
+
+    def write_temp(temp: str) -> None:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dir_fd)
         try:
             os.write(fd, data)
             os.fchmod(fd, mode)
         finally:
             os.close(fd)
-        os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+    try:
+        replace_entry(dir_fd, name, write_temp)
     except OSError as err:
-        try:
-            os.unlink(temp, dir_fd=dir_fd)
-        except OSError:
-            pass
         raise HookError(f"cannot write {quote(path)} in the rootfs: {err.strerror}") from None
     finally:
         os.close(dir_fd)

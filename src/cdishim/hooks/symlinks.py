@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from cdishim.errors import HookError, quote
-from cdishim.hooks.inroot import resolve_parent
+from cdishim.hooks.inroot import replace_entry, resolve_parent
 
 
 def parse_link(argument: str) -> tuple[str, str]:
@@ -25,23 +25,22 @@ def parse_link(argument: str) -> tuple[str, str]:
 def create_symlink(root_fd: int, target: str, link: str) -> None:
     """Point *link* (a path in the container) at *target*, replacing what is there."""
     dir_fd, name = resolve_parent(root_fd, link, create_dirs=True)
-    temp = f".{name}.cdishim-{os.getpid()}"
     try:
-        try:
-            if os.readlink(name, dir_fd=dir_fd) == target:
-                return
-        except OSError:
-            pass
-        os.symlink(target, temp, dir_fd=dir_fd)
-        os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        if _points_to(dir_fd, name, target):
+            return
+        replace_entry(dir_fd, name, lambda temp: os.symlink(target, temp, dir_fd=dir_fd))
     except OSError as err:
-        try:
-            os.unlink(temp, dir_fd=dir_fd)
-        except OSError:
-            pass
         raise HookError(f"cannot create symlink {quote(link)} -> {quote(target)}: {err.strerror}") from None
     finally:
         os.close(dir_fd)
+
+
+def _points_to(dir_fd: int, name: str, target: str) -> bool:
+    """Whether *name* is already a symlink to *target*."""
+    try:
+        return os.readlink(name, dir_fd=dir_fd) == target
+    except OSError:
+        return False
 
 
 def run(root_fd: int, links: list[str]) -> None:
