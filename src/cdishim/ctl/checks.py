@@ -61,6 +61,19 @@ def check_runtime(config: Config, cdishim: str) -> Iterator[Finding]:
                       hint="specs with netDevices need cdishim-hook netdev to move the interfaces")
 
 
+def check_hook_program(config: Config, cdishim: str) -> Finding:
+    """cdishim-hook is where the runtime will look for it (CDI hooks are wrapped, netdev hooks added)."""
+    from cdishim.shim.hookplan import default_hook_program
+
+    program = config.hook_program or (default_hook_program(cdishim) if cdishim else "")
+    if program and os.access(program, os.X_OK):
+        return Finding(status=OK, check="hook-program", message=f"{program}")
+    return Finding(status=FAIL, check="hook-program",
+                   message=f"cdishim-hook not found at {program or '(unknown: cdishim not found)'}",
+                   hint="install cdishim-hook next to cdishim or set hook-program in the config; "
+                        "containers whose specs have hooks or netDevices cannot start")
+
+
 def check_specs(spec_dirs: Sequence[str], trust: SpecTrust = DEFAULT_TRUST) -> Iterator[Finding]:
     """Spec dirs, spec files, conflicts, and host paths the specs name."""
     inventory = take_inventory(spec_dirs, verbose=True, trust=trust)

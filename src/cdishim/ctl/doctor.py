@@ -59,6 +59,7 @@ def collect(spec_dirs: list[str], configs: dict[str, str]) -> list[checks.Findin
         cdishim = ""
     if config is not None:
         findings.extend(checks.check_runtime(config, cdishim))
+        findings.append(checks.check_hook_program(config, cdishim))
     if config is not None:
         findings.extend(checks.check_specs(spec_dirs or config.spec_dirs, config.spec_trust()))
     else:

@@ -55,6 +55,7 @@ def test_reports_each_problem_and_fails(node, dev_dir, capsys):
     assert status == 1
     assert lines(findings, "config") == [("OK", f"{root}/config.toml: valid")]
     assert lines(findings, "runtime")[0][0] == "OK" and "runc" in lines(findings, "runtime")[0][1]
+    assert lines(findings, "hook-program") == [("OK", str(Path(sys.executable).parent / "cdishim-hook"))]
     assert lines(findings, "spec-dir") == [
         ("OK", f"{good}: 1 spec file(s)"), ("OK", f"{bad}: 4 spec file(s)"), ("WARN", f"{root}/nodir: absent")]
     spec_files = lines(findings, "spec-file")
@@ -99,6 +100,14 @@ def test_broken_engine_config_and_config_file_fail(node, capsys, monkeypatch):
     assert lines(findings, "config")[0][0] == "FAIL"
     assert not lines(findings, "runtime")
     assert [s for s, m in lines(findings, "engine") if m.startswith("containerd")] == ["FAIL"]
+
+
+def test_missing_hook_program_fails(node, capsys):
+    root, good, _ = node
+    (root / "config.toml").write_text(f'hook-program = "{root}/nowhere/cdishim-hook"\n')
+    status, findings = doctor(capsys, "--spec-dir", str(good))
+    assert status == 1
+    assert lines(findings, "hook-program") == [("FAIL", f"cdishim-hook not found at {root}/nowhere/cdishim-hook")]
 
 
 def test_text_output_is_one_line_per_check(node, capsys):
