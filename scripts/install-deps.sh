@@ -8,7 +8,7 @@ set -eu
 BASE="runc busybox-static jq python3 python3-venv python3-yaml python3-structlog \
 python3-pyroute2 python3-prctl python3-tomlkit"
 TEST="$BASE python3-pytest python3-hypothesis python3-jsonschema python3-grpcio python3-protobuf \
-docker.io containerd podman gcc libc6-dev"
+docker.io containerd podman gcc libc6-dev iproute2 procps"
 
 case ${1:-test} in
     base) packages=$BASE ;;
