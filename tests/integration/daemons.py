@@ -62,3 +62,11 @@ def running(argv: Sequence[str], socket: Path, log: Path, env: dict[str, str] | 
         yield daemon
     finally:
         daemon.stop()
+
+
+def unmount_under(directory: Path | str) -> None:
+    """Lazily unmount whatever a killed runtime or daemon left mounted below *directory*, deepest first."""
+    with open("/proc/self/mountinfo") as mountinfo:
+        points = [line.split()[4] for line in mountinfo if line.split()[4].startswith(f"{directory}/")]
+    for point in sorted(points, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)

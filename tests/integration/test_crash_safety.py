@@ -20,20 +20,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.integration.conftest import gpu_request
+from tests.integration.daemons import unmount_under
 
 KILLS = 200
 
 
 def temp_files(bundle) -> list[str]:
     return sorted(name for name in os.listdir(bundle) if name.endswith(".tmp"))
-
-
-def unmount_leftovers(root) -> None:
-    """runc killed mid-create leaves its read-only binary clone (runc.XXXXXX) bind-mounted in its state dir."""
-    with open("/proc/self/mountinfo") as mountinfo:
-        points = [line.split()[4] for line in mountinfo if line.split()[4].startswith(f"{root}/")]
-    for point in sorted(points, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True)
 
 
 def create(runtime, bundle, container: str, log) -> int:
@@ -61,7 +54,7 @@ def test_sigkill_at_random_points_never_corrupts_config_json(runtime, make_bundl
     try:
         kill_repeatedly(runtime, bundle, original, edited, rng, outcomes, log, create_s)
     finally:
-        unmount_leftovers(runtime.root)
+        unmount_under(runtime.root)  # runc killed mid-create leaves its binary clone (runc.XXXXXX) mounted
     assert outcomes["original"] > 0 and outcomes["edited"] > 0, outcomes  # the kills landed on both sides
 
 

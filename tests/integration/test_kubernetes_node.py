@@ -46,10 +46,7 @@ def work():
     yield directory
     # shims outlive containerd by design: make sure none of ours is left
     subprocess.run(["pkill", "-f", f"containerd-shim-runc-v2.*{directory}"], capture_output=True)
-    with open("/proc/self/mountinfo") as mountinfo:
-        points = [line.split()[4] for line in mountinfo if line.split()[4].startswith(f"{directory}/")]
-    for point in sorted(points, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True)
+    unmount_under(directory)
     shutil.rmtree(directory, ignore_errors=True)
 
 
