@@ -30,7 +30,7 @@ from cdishim.ctl.plugin.v1beta1 import api_pb2_grpc as dp_grpc
 from tests.integration.conftest import require_program
 from tests.integration.cri import api_pb2 as cri
 from tests.integration.cri import api_pb2_grpc as cri_grpc
-from tests.integration.daemons import running
+from tests.integration.daemons import running, unmount_under
 from tests.integration.images import oci_archive, rootfs_tar
 from tests.integration.kubelet import FakeKubelet, Stream
 
