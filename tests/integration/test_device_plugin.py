@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,88 +69,89 @@ def stub_for(sockets: Path):
     return channel, api_pb2_grpc.DevicePluginStub(channel)
 
 
-def test_registers_and_lists_the_kinds_devices(node, start_plugin):
+@dataclass
+class Registered:
+    """A plugin process that registered with a running fake kubelet, and a client of it."""
+
+    process: subprocess.Popen
+    request: api_pb2.RegisterRequest
+    stub: api_pb2_grpc.DevicePluginStub
+
+
+@pytest.fixture
+def registered(node, start_plugin):
+    """kubelet first, then the plugin; stopped in reverse afterwards."""
     _, _, sockets = node
     kubelet = FakeKubelet(sockets)
     try:
-        start_plugin()
+        process = start_plugin()
         request = kubelet.next_registration()
-        assert (request.version, request.endpoint, request.resource_name) == ("v1beta1", ENDPOINT, KIND)
-        assert request.options.get_preferred_allocation_available and not request.options.pre_start_required
         channel, stub = stub_for(sockets)
-        stream = Stream(stub)
-        devices = stream.until(lambda d: True)
-        assert devices == {f"gpu{n}": "Healthy" for n in range(4)}  # no `all`: it bundles the others
-        options = stub.GetDevicePluginOptions(api_pb2.Empty())
-        assert options.get_preferred_allocation_available
-        preferred = stub.GetPreferredAllocation(api_pb2.PreferredAllocationRequest(container_requests=[
-            api_pb2.ContainerPreferredAllocationRequest(available_deviceIDs=["gpu3", "gpu1", "gpu2"],
-                                                        must_include_deviceIDs=["gpu2"], allocation_size=2)]))
-        assert list(preferred.container_responses[0].deviceIDs) == ["gpu2", "gpu1"]
-        stream.close()
-        channel.close()
+        with channel:
+            yield Registered(process=process, request=request, stub=stub)
     finally:
         kubelet.stop()
 
 
-def test_spec_changes_and_missing_nodes_are_streamed(node, start_plugin, tmp_path):
-    nodes, specs, sockets = node
-    kubelet = FakeKubelet(sockets)
+def test_registers_and_lists_the_kinds_devices(registered):
+    request, stub = registered.request, registered.stub
+    assert (request.version, request.endpoint, request.resource_name) == ("v1beta1", ENDPOINT, KIND)
+    assert request.options.get_preferred_allocation_available and not request.options.pre_start_required
+    stream = Stream(stub)
+    devices = stream.until(lambda d: True)
+    assert devices == {f"gpu{n}": "Healthy" for n in range(4)}  # no `all`: it bundles the others
+    options = stub.GetDevicePluginOptions(api_pb2.Empty())
+    assert options.get_preferred_allocation_available
+    preferred = stub.GetPreferredAllocation(api_pb2.PreferredAllocationRequest(container_requests=[
+        api_pb2.ContainerPreferredAllocationRequest(available_deviceIDs=["gpu3", "gpu1", "gpu2"],
+                                                    must_include_deviceIDs=["gpu2"], allocation_size=2)]))
+    assert list(preferred.container_responses[0].deviceIDs) == ["gpu2", "gpu1"]
+    stream.close()
+
+
+def test_spec_changes_and_missing_nodes_are_streamed(node, registered):
+    nodes, specs, _ = node
+    stub = registered.stub
+    stream = Stream(stub)
+    stream.until(lambda d: len(d) == 4)
+    extra = Path(tempfile.mkdtemp(prefix="cdishim-dp-extra-", dir="/dev"))
     try:
-        start_plugin()
-        kubelet.next_registration()
-        channel, stub = stub_for(sockets)
-        stream = Stream(stub)
-        stream.until(lambda d: len(d) == 4)
-        extra = Path(tempfile.mkdtemp(prefix="cdishim-dp-extra-", dir="/dev"))
-        try:
-            os.mknod(extra / "spare0", 0o666 | 0o020000, os.makedev(89, 1))
-            subprocess.run([CTL, "generate", "--kind", KIND, "--device-glob", f"{extra}/spare*",
-                            "--output", str(specs / "spare.yaml")], check=True, capture_output=True)
-            assert "spare0" in stream.until(lambda d: "spare0" in d)
-            (specs / "spare.yaml").unlink()
-            assert stream.until(lambda d: "spare0" not in d) == {f"gpu{n}": "Healthy" for n in range(4)}
-        finally:
-            shutil.rmtree(extra, ignore_errors=True)
-        (nodes / "gpu1").unlink()
-        devices = stream.until(lambda d: d.get("gpu1") == "Unhealthy")
-        assert devices == {"gpu0": "Healthy", "gpu1": "Unhealthy", "gpu2": "Healthy", "gpu3": "Healthy"}
-
-        with pytest.raises(grpc.RpcError) as refused:
-            stub.Allocate(api_pb2.AllocateRequest(container_requests=[
-                api_pb2.ContainerAllocateRequest(devices_ids=["gpu1"])]))
-        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert refused.value.details() == 'unhealthy mock.com/gpu devices: "gpu1"'
-        stream.close()
-        channel.close()
+        os.mknod(extra / "spare0", 0o666 | 0o020000, os.makedev(89, 1))
+        subprocess.run([CTL, "generate", "--kind", KIND, "--device-glob", f"{extra}/spare*",
+                        "--output", str(specs / "spare.yaml")], check=True, capture_output=True)
+        assert "spare0" in stream.until(lambda d: "spare0" in d)
+        (specs / "spare.yaml").unlink()
+        assert stream.until(lambda d: "spare0" not in d) == {f"gpu{n}": "Healthy" for n in range(4)}
     finally:
-        kubelet.stop()
+        shutil.rmtree(extra, ignore_errors=True)
+    (nodes / "gpu1").unlink()
+    devices = stream.until(lambda d: d.get("gpu1") == "Unhealthy")
+    assert devices == {"gpu0": "Healthy", "gpu1": "Unhealthy", "gpu2": "Healthy", "gpu3": "Healthy"}
+
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.Allocate(api_pb2.AllocateRequest(container_requests=[
+            api_pb2.ContainerAllocateRequest(devices_ids=["gpu1"])]))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == 'unhealthy mock.com/gpu devices: "gpu1"'
+    stream.close()
 
 
-def test_allocate_answers_with_cdi_names_and_annotations(node, start_plugin):
-    _, _, sockets = node
-    kubelet = FakeKubelet(sockets)
-    try:
-        start_plugin()
-        kubelet.next_registration()
-        channel, stub = stub_for(sockets)
-        Stream(stub).until(lambda d: len(d) == 4)
-        response = stub.Allocate(api_pb2.AllocateRequest(container_requests=[
-            api_pb2.ContainerAllocateRequest(devices_ids=["gpu0", "gpu2"]),
-            api_pb2.ContainerAllocateRequest(devices_ids=["gpu3"]),
-        ]))
-        first, second = response.container_responses
-        assert [d.name for d in first.cdi_devices] == ["mock.com/gpu=gpu0", "mock.com/gpu=gpu2"]
-        assert dict(first.annotations) == {"cdi.k8s.io/cdishim_mock.com_gpu_gpu0_gpu2": "mock.com/gpu=gpu0,mock.com/gpu=gpu2"}
-        assert dict(second.annotations) == {"cdi.k8s.io/cdishim_mock.com_gpu_gpu3": "mock.com/gpu=gpu3"}
-        with pytest.raises(grpc.RpcError) as refused:
-            stub.Allocate(api_pb2.AllocateRequest(container_requests=[
-                api_pb2.ContainerAllocateRequest(devices_ids=["gpu0", "nope"])]))
-        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert refused.value.details() == 'unknown mock.com/gpu devices: "nope"'
-        channel.close()
-    finally:
-        kubelet.stop()
+def test_allocate_answers_with_cdi_names_and_annotations(registered):
+    stub = registered.stub
+    Stream(stub).until(lambda d: len(d) == 4)
+    response = stub.Allocate(api_pb2.AllocateRequest(container_requests=[
+        api_pb2.ContainerAllocateRequest(devices_ids=["gpu0", "gpu2"]),
+        api_pb2.ContainerAllocateRequest(devices_ids=["gpu3"]),
+    ]))
+    first, second = response.container_responses
+    assert [d.name for d in first.cdi_devices] == ["mock.com/gpu=gpu0", "mock.com/gpu=gpu2"]
+    assert dict(first.annotations) == {"cdi.k8s.io/cdishim_mock.com_gpu_gpu0_gpu2": "mock.com/gpu=gpu0,mock.com/gpu=gpu2"}
+    assert dict(second.annotations) == {"cdi.k8s.io/cdishim_mock.com_gpu_gpu3": "mock.com/gpu=gpu3"}
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.Allocate(api_pb2.AllocateRequest(container_requests=[
+            api_pb2.ContainerAllocateRequest(devices_ids=["gpu0", "nope"])]))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == 'unknown mock.com/gpu devices: "nope"'
 
 
 def test_kubelet_absent_at_start_then_restarting(node, start_plugin):
@@ -174,18 +176,9 @@ def test_kubelet_absent_at_start_then_restarting(node, start_plugin):
         kubelet.stop()
 
 
-def test_sigterm_exits_cleanly_and_removes_the_socket(node, start_plugin):
+def test_sigterm_exits_cleanly_and_removes_the_socket(node, registered):
     _, _, sockets = node
-    kubelet = FakeKubelet(sockets)
-    try:
-        process = start_plugin()
-        kubelet.next_registration()
-        channel, stub = stub_for(sockets)
-        stream = Stream(stub)
-        stream.until(lambda d: True)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-        assert not (sockets / ENDPOINT).exists()
-        channel.close()
-    finally:
-        kubelet.stop()
+    Stream(registered.stub).until(lambda d: True)
+    registered.process.send_signal(signal.SIGTERM)
+    assert registered.process.wait(timeout=10) == 0
+    assert not (sockets / ENDPOINT).exists()
