@@ -70,3 +70,20 @@ def unmount_under(directory: Path | str) -> None:
         points = [line.split()[4] for line in mountinfo if line.split()[4].startswith(f"{directory}/")]
     for point in sorted(points, reverse=True):
         subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def private_daemon_json(work: Path) -> dict[str, object]:
+    """A dockerd config keeping everything under *work*: no iptables, no bridge, vfs storage, a unix socket."""
+    return {
+        "iptables": False, "bridge": "none", "storage-driver": "vfs",
+        "data-root": str(work / "data"), "exec-root": str(work / "exec"),
+        "pidfile": str(work / "docker.pid"), "hosts": [f"unix://{work}/docker.sock"],
+    }
+
+
+def private_containerd_config(work: Path) -> str:
+    """`containerd config default` with its root, state and socket (``work/containerd.sock``) under *work*."""
+    default = subprocess.run(["containerd", "config", "default"], capture_output=True, text=True, check=True).stdout
+    return (default.replace('"/run/containerd/containerd.sock"', f'"{work}/containerd.sock"')
+            .replace('"/var/lib/containerd"', f'"{work}/root"')
+            .replace('"/run/containerd"', f'"{work}/state"'))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import require_program
-from tests.integration.daemons import running
+from tests.integration.daemons import private_daemon_json, running
 from tests.integration.images import rootfs_tar
 
 DOCKER = "/usr/bin/docker"  # the client of the same docker.io package as dockerd
@@ -33,11 +33,7 @@ def docker(spec_dir, cdishim_bin):
     work = Path(tempfile.mkdtemp(prefix="cdishim-docker.", dir="/tmp"))
     socket = work / "docker.sock"
     config = work / "daemon.json"
-    config.write_text(json.dumps({
-        "iptables": False, "bridge": "none", "storage-driver": "vfs",
-        "data-root": str(work / "data"), "exec-root": str(work / "exec"),
-        "pidfile": str(work / "docker.pid"), "hosts": [f"unix://{socket}"],
-    }))
+    config.write_text(json.dumps(private_daemon_json(work)))
     ctl = Path(sys.executable).parent / "cdishim-ctl"
     subprocess.run([str(ctl), "configure", "--engine", "docker", "--config", str(config),
                     "--runtime-path", cdishim_bin, "--set-default"], check=True, capture_output=True)

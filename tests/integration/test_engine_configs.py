@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import require_program
-from tests.integration.daemons import running
+from tests.integration.daemons import private_containerd_config, private_daemon_json, running
 
 DOCKER = "/usr/bin/docker"  # the client of the same docker.io package as dockerd
 
@@ -34,11 +34,7 @@ def short_tmp():
 def test_dockerd_accepts_the_edited_daemon_json(short_tmp, cdishim_bin):
     require_program("dockerd")
     config = short_tmp / "daemon.json"
-    config.write_text(json.dumps({
-        "iptables": False, "bridge": "none", "storage-driver": "vfs",
-        "data-root": str(short_tmp / "data"), "exec-root": str(short_tmp / "exec"),
-        "pidfile": str(short_tmp / "docker.pid"), "hosts": [f"unix://{short_tmp}/docker.sock"],
-    }, indent=2))
+    config.write_text(json.dumps(private_daemon_json(short_tmp), indent=2))
     ctl("configure", "--engine", "docker", "--config", str(config), "--runtime-path", cdishim_bin, "--set-default")
     socket = short_tmp / "docker.sock"
     for _ in running(["dockerd", "--config-file", str(config)], socket, short_tmp / "dockerd.log"):
@@ -52,11 +48,7 @@ def test_dockerd_accepts_the_edited_daemon_json(short_tmp, cdishim_bin):
 
 def test_containerd_accepts_the_edited_config_toml(short_tmp, cdishim_bin):
     require_program("containerd")
-    default = subprocess.run(["containerd", "config", "default"], capture_output=True, text=True, check=True).stdout
-    text = (default.replace('"/run/containerd/containerd.sock"', f'"{short_tmp}/containerd.sock"')
-            .replace('"/var/lib/containerd"', f'"{short_tmp}/root"')
-            .replace('"/run/containerd"', f'"{short_tmp}/state"')
-            .replace("SystemdCgroup = false", "SystemdCgroup = true", 1))
+    text = private_containerd_config(short_tmp).replace("SystemdCgroup = false", "SystemdCgroup = true", 1)
     config = short_tmp / "config.toml"
     config.write_text(text)
     assert tomllib.loads(text)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["runc"][

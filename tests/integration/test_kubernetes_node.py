@@ -30,7 +30,7 @@ from cdishim.ctl.plugin.v1beta1 import api_pb2_grpc as dp_grpc
 from tests.integration.conftest import require_program
 from tests.integration.cri import api_pb2 as cri
 from tests.integration.cri import api_pb2_grpc as cri_grpc
-from tests.integration.daemons import running, unmount_under
+from tests.integration.daemons import private_containerd_config, running, unmount_under
 from tests.integration.images import oci_archive, rootfs_tar
 from tests.integration.kubelet import FakeKubelet, Stream
 
@@ -52,10 +52,7 @@ def work():
 
 def containerd_config(work: Path) -> Path:
     """`containerd config default` moved under *work*, sandbox image ours, then cdishim-ctl configure."""
-    text = subprocess.run(["containerd", "config", "default"], capture_output=True, text=True, check=True).stdout
-    text = (text.replace('"/run/containerd/containerd.sock"', f'"{work}/containerd.sock"')
-            .replace('"/var/lib/containerd"', f'"{work}/root"')
-            .replace('"/run/containerd"', f'"{work}/state"')
+    text = (private_containerd_config(work)
             .replace('sandbox_image = "registry.k8s.io/pause:3.6"', f'sandbox_image = "{PAUSE}"')
             # root here lacks CAP_SYS_RESOURCE: the sandbox's oom_score_adj may not go below containerd's
             .replace("restrict_oom_score_adj = false", "restrict_oom_score_adj = true"))
