@@ -13,7 +13,6 @@ import sys
 
 from cdishim.cdi.annotations import devices_from_annotations
 from cdishim.cdi.inject import inject_devices
-from cdishim.cdi.model import ContainerEdits
 from cdishim.cdi.names import parse_qualified_name
 from cdishim.cdi.registry import load_registry
 from cdishim.config import load_config
@@ -66,13 +65,10 @@ def run(args: argparse.Namespace) -> int:
     devices = requested_devices(args, config.annotation_prefixes)
     oci = load_oci_config(args.input)
 
-    def plan(edits: ContainerEdits) -> ContainerEdits:
-        """The runtime's hook plan; the programs are looked up only when there are hooks."""
-        if not edits.hooks and not edits.net_devices:
-            return edits
+    def locate() -> tuple[str, str]:
         cdishim = cdishim_program()
-        return hook_planner(config, find_runtime(config.runtimes, cdishim), cdishim)(edits)
+        return find_runtime(config.runtimes, cdishim), cdishim
 
-    inject_devices(oci, registry, devices, plan)
+    inject_devices(oci, registry, devices, hook_planner(config, locate))
     sys.stdout.write(json.dumps(oci, indent=2, ensure_ascii=False) + "\n")
     return 0

@@ -60,7 +60,7 @@ def inject_into_bundle(bundle: str, config: Config, runtime: str, cdishim_path: 
     for spec_path, errors in registry.errors.items():
         for error in errors:
             log_event(config, "warning", "spec file ignored", file=spec_path, error=error)
-    inject_devices(oci, registry, requested, hook_planner(config, runtime, cdishim_path))
+    inject_devices(oci, registry, requested, hook_planner(config, lambda: (runtime, cdishim_path)))
     if requests.env_honoured:
         remove_env_request(oci)
     oci.setdefault("annotations", {})[INJECTED_ANNOTATION] = ",".join(requested)
@@ -71,15 +71,20 @@ def inject_into_bundle(bundle: str, config: Config, runtime: str, cdishim_path: 
     return requested
 
 
-def hook_planner(config: Config, runtime: str, cdishim_path: str) -> Callable[[ContainerEdits], ContainerEdits]:
-    """The edit adjustment of `cdishim.shim.hookplan` for this runtime and config."""
+def hook_planner(config: Config, locate: Callable[[], tuple[str, str]]) -> Callable[[ContainerEdits], ContainerEdits]:
+    """The edit adjustment of `cdishim.shim.hookplan` under *config*.
+
+    *locate* returns (low-level runtime, cdishim program); it is called only
+    when the edits have hooks or netDevices.
+    """
 
     def plan(edits: ContainerEdits) -> ContainerEdits:
         if not edits.hooks and not edits.net_devices:
-            return edits  # the common case: no import, no `runc features`
+            return edits  # the common case: no import, no lookup, no `runc features`
         from cdishim.oci.features import applies_net_devices, runtime_features
         from cdishim.shim.hookplan import default_hook_program, plan_hooks
 
+        runtime, cdishim_path = locate()
         program = config.hook_program or default_hook_program(cdishim_path)
         return plan_hooks(edits, program, config.wrap_hooks, lambda: applies_net_devices(runtime_features(runtime)))
 
