@@ -1,9 +1,9 @@
 """Applying container edits to an OCI spec.
 
 The first table reproduces the reference library's documented results
-(`pkg/cdi/container-edits_test.go`, TestApplyContainerEdits), with one
-documented difference: a device node's missing fileMode is filled from the
-host (0666 for /dev/null).
+(`pkg/cdi/container-edits_test.go`, TestApplyContainerEdits). A device
+node's missing fileMode is filled from the host node (0666 for /dev/null),
+as the reference does since it began filling file modes.
 """
 
 from __future__ import annotations
@@ -165,12 +165,37 @@ def test_declared_attributes_skip_the_host_lookup():
     assert result["linux"]["devices"] == [{"path": "/dev/nonexistent", "type": "c", "major": 10, "minor": 200, "fileMode": 0o600}]
 
 
+@pytest.mark.parametrize(
+    "node, expected",
+    [
+        # Type and major given: they stay as given, only the missing fileMode comes from the host.
+        ({"path": "/dev/null", "type": "c", "major": 10, "minor": 200},
+         {"path": "/dev/null", "type": "c", "major": 10, "minor": 200, "fileMode": DEV_NULL_MODE}),
+        ({"path": "/dev/vnull", "hostPath": "/dev/null", "type": "b", "major": 7},
+         {"path": "/dev/vnull", "type": "b", "major": 7, "minor": 0, "fileMode": DEV_NULL_MODE}),
+        # A declared fileMode wins over the host's.
+        ({"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600},
+         {"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o600}),
+        # No host node, or one that is not a device node: nothing to fill, and no error.
+        ({"path": "/dev/nonexistent", "type": "c", "major": 10, "minor": 200},
+         {"path": "/dev/nonexistent", "type": "c", "major": 10, "minor": 200}),
+        ({"path": "/dev/x", "hostPath": "/etc/hostname", "type": "c", "major": 10},
+         {"path": "/dev/x", "type": "c", "major": 10, "minor": 0}),
+    ],
+)
+def test_minimally_specified_nodes_take_only_the_file_mode_from_the_host(node, expected):
+    result = applied({}, edits(deviceNodes=[node]))
+    assert result["linux"]["devices"] == [expected]
+
+
 def test_fifo_needs_no_major(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    result = applied({}, edits(deviceNodes=[{"path": "/dev/fifo", "hostPath": str(fifo)}]))
-    assert result["linux"]["devices"][0]["type"] == "p"
-    assert "resources" not in result["linux"]
+    os.chmod(fifo, 0o620)
+    for node in ({"path": "/dev/fifo", "hostPath": str(fifo)}, {"path": "/dev/fifo", "hostPath": str(fifo), "type": "p"}):
+        result = applied({}, edits(deviceNodes=[node]))
+        assert result["linux"]["devices"] == [{"path": "/dev/fifo", "type": "p", "major": 0, "minor": 0, "fileMode": 0o620}]
+        assert "resources" not in result["linux"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mknod of a block device needs root")

@@ -1,35 +1,49 @@
-"""Reading spec files: strict decoding, validation, and the reference test data."""
+"""Reading spec files: strict decoding, validation, and the valid-spec corpus."""
 
 from __future__ import annotations
 
-import glob
 import json
-import os
+from pathlib import Path
 
 import pytest
 
+from cdishim.cdi.decode import load_document
 from cdishim.cdi.spec import parse_spec, read_spec
 from cdishim.errors import SpecError
+from tests.spec_schema import spec_schema_validator
 from tests.unit.builders import spec_doc
 
-REFERENCE = os.path.join(os.path.dirname(__file__), "../../../../shared/reference/cdi-schema")
+# Valid specs, each with a comment naming the published rule it checks.
+VALID_CASES = sorted((Path(__file__).resolve().parents[2] / "corpus" / "valid").glob("*.yaml"))
 
 
-def reference_files(kind: str) -> list[str]:
-    """The reference's test specs; none (so the tests are skipped) outside a full workspace."""
-    return sorted(glob.glob(os.path.join(REFERENCE, "testdata", kind, "*.json")))
+def test_the_valid_corpus_is_there():
+    assert len(VALID_CASES) >= 12
 
 
-@pytest.mark.parametrize("path", reference_files("good"), ids=os.path.basename)
-def test_reference_good_specs_are_valid(path):
-    spec = read_spec(path)
-    assert spec.kind == "vendor.com/device"
+@pytest.mark.parametrize("path", VALID_CASES, ids=lambda path: path.name)
+def test_valid_spec_is_accepted_and_passes_the_schema(path):
+    spec = read_spec(str(path))
+    assert spec.devices
+    spec_schema_validator().validate(load_document(path.read_bytes(), "yaml"))
 
 
-@pytest.mark.parametrize("path", reference_files("bad"), ids=os.path.basename)
-def test_reference_bad_specs_are_rejected(path):
-    with pytest.raises(SpecError, match=os.path.basename(path)):
-        read_spec(path)
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"",  # an empty file: no document at all
+        b"{}",  # an empty document: cdiVersion, kind and devices are required
+        json.dumps(spec_doc()).encode(),  # no device: a spec defines at least one
+    ],
+)
+def test_empty_specs_are_refused_by_parser_and_schema(document):
+    import jsonschema
+
+    with pytest.raises(SpecError, match='"/etc/cdi/x.json"'):
+        parse_spec(document, "/etc/cdi/x.json")
+    if document:
+        with pytest.raises(jsonschema.ValidationError):
+            spec_schema_validator().validate(json.loads(document))
 
 
 def test_json_and_yaml_decode_to_the_same_spec(write_spec):
@@ -128,6 +142,9 @@ def test_unreadable_file(tmp_path):
         (spec_doc(d={"env": ["NOVALUE"]}), 'invalid environment variable "NOVALUE"'),
         (spec_doc(d={"deviceNodes": [{"path": ""}]}), "invalid (empty) device path"),
         (spec_doc(d={"deviceNodes": [{"path": "/dev/x", "type": "f"}]}), 'device "/dev/x": invalid type "f"'),
+        (spec_doc(d={"deviceNodes": [{"path": "/dev/x", "major": -1}]}), 'device "/dev/x": invalid (negative) device number -1:0'),
+        (spec_doc(d={"deviceNodes": [{"path": "/dev/x", "type": "c", "major": 1, "minor": -1}]}),
+         'device "/dev/x": invalid (negative) device number 1:-1'),
         (spec_doc(d={"deviceNodes": [{"path": "/dev/x", "permissions": "to land"}]}), 'device "/dev/x": invalid permissions "to land"'),
         (spec_doc(d={"mounts": [{"hostPath": "", "containerPath": "/x"}]}), "invalid mount, empty host path"),
         (spec_doc(d={"mounts": [{"hostPath": "/x", "containerPath": ""}]}), "invalid mount, empty container path"),
@@ -138,6 +155,8 @@ def test_unreadable_file(tmp_path):
         (spec_doc(version="0.7.0", d={"intelRdt": {"closID": "foo/bar"}}), "invalid ClosID"),
         (spec_doc(version="0.7.0", d={"intelRdt": {"closID": ".."}}), "invalid ClosID"),
         (spec_doc(version="0.7.0", d={"intelRdt": {"closID": "a\nb"}}), "invalid ClosID"),
+        (spec_doc(version="0.7.0", d={"intelRdt": {"closID": "//"}}), "invalid ClosID"),
+        ({**spec_doc(version="0.7.0", d={"env": ["A=1"]}), "containerEdits": {"intelRdt": {"closID": "/a"}}}, "invalid ClosID"),
         (spec_doc(version="1.1.0", d={"netDevices": [{"hostInterfaceName": "eth0", "name": ""}]}), 'invalid network device name ""'),
         (spec_doc(version="1.1.0", d={"netDevices": [{"hostInterfaceName": "a" * 16, "name": "eth0"}]}), "invalid network device hostInterfaceName"),
         (
@@ -164,12 +183,17 @@ def test_semantic_errors(document, message):
         {"deviceNodes": [{"path": "/dev/null", "type": "b", "permissions": "rwm"}]},
         {"deviceNodes": [{"path": "/dev/null", "type": "u", "permissions": "none"}]},
         {"mounts": [{"hostPath": "/dev/vendorctl", "containerPath": "/dev/vendorctl"}]},
+        {"intelRdt": {"closID": "/"}},  # the root class of service
+        {"intelRdt": {"closID": "clos-1"}},
         {"hooks": [{"hookName": name, "path": "/h"} for name in
                    ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")]},
     ],
 )
 def test_valid_edits(edits):
-    parse_spec(json.dumps(spec_doc(d=edits)).encode(), "x.json")
+    as_device_edits = spec_doc(version="1.1.0", d=edits)
+    as_spec_edits = {**spec_doc(version="1.1.0", d={"env": ["A=1"]}), "containerEdits": edits}
+    for document in (as_device_edits, as_spec_edits):
+        parse_spec(json.dumps(document).encode(), "x.json")
 
 
 def test_leading_v_in_version_is_accepted():
