@@ -1,10 +1,15 @@
 """Fill in a device node's missing attributes from the host device.
 
 As the reference (`container-edits_unix.go`): ``hostPath`` defaults to
-``path``; when the type or the major number is missing, ``lstat(hostPath)``
-supplies type, major and minor (a symlink is "not a device node"), and a
-declared type that differs from the host's is an error. The host's permission
-bits fill a missing ``fileMode`` from that same ``lstat``.
+``path``, and ``lstat(hostPath)`` supplies what the spec leaves out (a
+symlink is "not a device node").
+
+- A node that gives its type and major number (a FIFO needs no major) is
+  *minimally specified*: the host node is optional, only a missing
+  ``fileMode`` is taken from it when it exists, and nothing is checked.
+- Any other node needs the host node: it supplies type, major, minor and a
+  missing ``fileMode``, and a declared type that differs from the host's is
+  an error.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ _TYPE_BY_MODE = {stat.S_IFBLK: "b", stat.S_IFCHR: "c", stat.S_IFIFO: "p"}
 
 
 def host_device_info(path: str) -> tuple[str, int, int, int]:
-    """(type, major, minor, permission bits) of the device node at *path*."""
+    """(type, major, minor, permission bits) of the device node at *path*.
+
+    Raises `ApplyError` in the reference's words when there is none.
+    """
     try:
         info = os.lstat(path)
     except OSError as err:
@@ -33,8 +41,15 @@ def host_device_info(path: str) -> tuple[str, int, int, int]:
 def complete_device_node(node: DeviceNode) -> DeviceNode:
     """Return *node* with hostPath, type, major, minor and fileMode filled in."""
     host_path = node.host_path or node.path
+    node = node.replace(host_path=host_path)
     if node.type and (node.major != 0 or node.type == "p"):
-        return node.replace(host_path=host_path)
+        if node.file_mode is not None:
+            return node
+        try:
+            mode = host_device_info(host_path)[3]
+        except ApplyError:
+            return node  # a minimally specified node needs no host node
+        return node.replace(file_mode=mode)
     host_type, major, minor, mode = host_device_info(host_path)
     # "u" (unbuffered char) is how a spec may name a char device.
     declared = "c" if node.type == "u" else node.type
@@ -42,7 +57,7 @@ def complete_device_node(node: DeviceNode) -> DeviceNode:
         raise ApplyError(
             f"CDI device ({quote(node.path)}, {quote(host_path)}), host type mismatch ({node.type}, {host_type})"
         )
-    filled = node.replace(host_path=host_path, type=node.type or host_type)
+    filled = node.replace(type=node.type or host_type)
     if filled.major == 0 and filled.type != "p":
         filled = filled.replace(major=major, minor=minor)
     if filled.file_mode is None:

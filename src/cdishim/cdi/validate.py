@@ -87,6 +87,9 @@ def _validate_device_node(node: DeviceNode) -> None:
         raise SpecError(f"device {quote(node.path)}: path must be absolute, under /dev/ and without ..")
     if node.type not in DEVICE_TYPES:
         raise SpecError(f"device {quote(node.path)}: invalid type {quote(node.type)}")
+    # -1 is the wildcard of a cgroup device rule: a negative number would allow every device.
+    if node.major < 0 or node.minor < 0:
+        raise SpecError(f"device {quote(node.path)}: invalid (negative) device number {node.major}:{node.minor}")
     # "none" is the explicit way to ask for no cgroup access at all.
     if node.permissions != "none" and any(bit not in "rwm" for bit in node.permissions):
         raise SpecError(f"device {quote(node.path)}: invalid permissions {quote(node.permissions)}")
@@ -116,7 +119,11 @@ def _validate_mount(mount: Mount) -> None:
 
 
 def _validate_intel_rdt(rdt: IntelRdt) -> None:
+    # A CLOS is a directory of the resctrl file system, so its ID must be a
+    # valid file name; "/" alone names the root class of service.
     clos = rdt.clos_id
+    if clos == "/":
+        return
     if len(clos) >= 4096 or clos in (".", "..") or "/" in clos or "\n" in clos:
         raise SpecError("invalid ClosID")
 
