@@ -47,7 +47,23 @@ class HookError(CdishimError):
 
 
 def quote(text: str) -> str:
-    """Quote *text* the way Go's ``%q`` does, so messages match the reference."""
+    """Quote *text* the way Go's ``%q`` does, so messages match the reference.
+
+    Bytes that are not UTF-8 (a file name read from disk arrives with them as
+    lone surrogates) are shown as ``\\xNN``, so a message can always be written.
+    """
     from cdishim import jsonfast
 
-    return jsonfast.dumps(text)
+    quoted = jsonfast.dumps(text)
+    if quoted.isascii() or not any("\ud800" <= char <= "\udfff" for char in quoted):
+        return quoted
+    return "".join(_escape_surrogate(char) for char in quoted)
+
+
+def _escape_surrogate(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    if 0xD800 <= code <= 0xDFFF:
+        return f"\\u{code:04x}"
+    return char

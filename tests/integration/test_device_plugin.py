@@ -21,6 +21,7 @@ import pytest
 grpc = pytest.importorskip("grpc")
 
 from cdishim.ctl.plugin.v1beta1 import api_pb2, api_pb2_grpc
+from tests.hostile_specdir import CASES
 from tests.integration.kubelet import FakeKubelet, Stream
 
 KIND = "mock.com/gpu"
@@ -182,3 +183,19 @@ def test_sigterm_exits_cleanly_and_removes_the_socket(node, registered):
     registered.process.send_signal(signal.SIGTERM)
     assert registered.process.wait(timeout=10) == 0
     assert not (sockets / ENDPOINT).exists()
+
+
+def test_a_hostile_spec_file_costs_the_plugin_nothing(node, registered):
+    """A FIFO and an alias bomb beside the kind's spec: the plugin keeps serving and keeps watching."""
+    nodes, specs, _ = node
+    stream = Stream(registered.stub)
+    stream.until(lambda d: len(d) == 4)
+    CASES["fifo-json"](specs)
+    CASES["yaml-alias-multiplied"](specs)
+    os.mknod(nodes / "gpu9", 0o666 | 0o020000, os.makedev(89, 1))
+    subprocess.run([CTL, "generate", "--kind", KIND, "--device-glob", f"{nodes}/gpu9",
+                    "--output", str(specs / "late.yaml")], check=True, capture_output=True)
+    devices = stream.until(lambda d: "gpu9" in d)
+    assert devices == {f"gpu{n}": "Healthy" for n in (0, 1, 2, 3, 9)}
+    assert registered.process.poll() is None
+    stream.close()

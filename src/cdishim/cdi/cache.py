@@ -9,6 +9,11 @@ cost of a hit is one ``stat`` per file plus one read of the cache.
 `fsutil.RACY_NS` of now could change again without its key changing, so a registry
 holding such a file is not cached. This is git's "racily clean" rule.
 
+**Passing errors.** A file that could not be read for a reason that may pass
+(an I/O error, out of memory) makes its registry uncacheable: an error is
+cached only when it follows from what the key holds, so a cached registry
+reports exactly the errors a cold read would.
+
 **Layout.** A 4-byte header length, a `marshal` header (key, device index,
 errors, conflicts, and each spec's path, priority, and blob offset and length),
 then one `marshal` blob per spec document. A hit unpacks the header and only
@@ -123,7 +128,7 @@ def load_or_read(
     if unpacked is not None and unpacked[0].get("key") == key:
         return CachedRegistry(spec_dirs, unpacked[0], data, unpacked[1])  # type: ignore[arg-type]
     registry = read_registry(spec_dirs, files, errors, trust)
-    if not _is_racy(key):
+    if registry.cacheable and not _is_racy(key):
         _write(cache_dir, path, key, registry)
     return registry
 

@@ -73,6 +73,11 @@ def load_document(data: bytes, fmt: str) -> Any:
 def _str(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise SpecError(f"{where}: expected a string, got {_type_name(value)}")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a "\ud800" escape: no UTF-8 text can carry it into config.json
+            raise SpecError(f"{where}: invalid Unicode (a lone surrogate) in {quote(value)}") from None
     return value
 
 

@@ -8,7 +8,9 @@ Semantics of the reference cache (`pkg/cdi/cache.go`):
 - a device defined by two files of the same priority is a conflict: it is
   unresolvable, and both files get an error naming the device and the other;
 - a file that fails to read, parse or validate is reported in `errors` and
-  hides nothing else.
+  hides nothing else. That holds for every entry a spec dir can hold (a FIFO,
+  a socket, a dangling symlink, bytes no decoder expected): reading is per
+  entry, never blocks, and turns any failure into that entry's one-line error.
 
 Specs are held as plain documents and decoded into the model on first use,
 so that a registry restored from the cache costs only what a request needs.
@@ -20,7 +22,7 @@ import os
 import stat
 
 from cdishim.cdi.decode import decode_spec
-from cdishim.cdi.spec import read_spec_document, spec_format
+from cdishim.cdi.spec import SpecReadError, read_spec_document, spec_format, unexpected_error
 from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust, check_spec_dir
 from cdishim.errors import SpecError, quote
 from cdishim.record import Record
@@ -57,9 +59,12 @@ class Registry:
 
     `index` maps each resolvable device name to the slot of its spec in
     `entries`; `conflicts` maps each conflicting name to the files defining it.
+    `cacheable` is false when an error may pass (an I/O error, out of
+    memory): such a registry must not outlive this read.
     """
 
     from_cache = False
+    cacheable = True
 
     def __init__(
         self,
@@ -136,7 +141,10 @@ def list_spec_files(directory: str) -> list[str]:
     """Spec files directly inside *directory*, in name order; [] if it is absent."""
     try:
         with os.scandir(directory) as entries:
-            names = sorted(entry.name for entry in entries if spec_format(entry.name) and not entry.is_dir())
+            # Subdirectories are skipped as by the reference; anything else,
+            # a symlink to a directory included, is read and judged per file.
+            names = sorted(entry.name for entry in entries
+                           if spec_format(entry.name) and not entry.is_dir(follow_symlinks=False))
     except (FileNotFoundError, NotADirectoryError):
         return []
     return [os.path.join(directory, name) for name in names]
@@ -177,16 +185,24 @@ def read_registry(
     """Read, parse and validate every spec file: the cold path."""
     entries: list[SpecEntry] = []
     decoded: dict[int, Spec] = {}
+    cacheable = True
     for path, priority in files:
         try:
             document, spec = read_spec_document(path, priority, trust)
         except SpecError as err:
             errors.setdefault(path, []).append(str(err))
+            cacheable = cacheable and not isinstance(err, SpecReadError)
+            continue
+        except Exception as err:  # noqa: BLE001 - the last resort: one file costs only its own devices
+            errors.setdefault(path, []).append(str(unexpected_error(f"failed to read CDI Spec {quote(path)}", err)))
+            cacheable = False
             continue
         names = tuple(f"{spec.kind}={device.name}" for device in spec.devices)
         decoded[len(entries)] = spec
         entries.append(SpecEntry(path=spec.path, priority=priority, document=document, device_names=names))
-    return Registry(spec_dirs, entries, errors, decoded)
+    registry = Registry(spec_dirs, entries, errors, decoded)
+    registry.cacheable = cacheable
+    return registry
 
 
 def load_registry(

@@ -1,13 +1,16 @@
 """A YAML loader for spec files that rejects duplicate keys.
 
 PyYAML silently keeps the last of duplicate keys; the reference decoder
-refuses them, so this loader does too. Imported only for ``.yaml`` files.
+refuses them, so this loader does too. What a file may cost (depth,
+expansion) is bounded by `cdishim.cdi.yamlbounds`. Imported only for
+``.yaml`` files.
 """
 
 from __future__ import annotations
 
 import yaml
 
+from cdishim.cdi.yamlbounds import check_expansion, check_nesting, expansion_budget, spend, to_utf8
 from cdishim.errors import SpecError, quote
 
 TYPE_CHECKING = False
@@ -17,8 +20,30 @@ if TYPE_CHECKING:
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    pass
+    """The safe loader, refusing duplicate keys and paying for merge keys up front."""
+
+    budget = 0  # set per document by `load_yaml`
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Merge ``<<`` keys (as PyYAML does), once their size fits the budget.
+
+        PyYAML copies every merged pair into the merging mapping; the size of
+        each merged mapping is spent before anything is copied.
+        """
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                continue
+            merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in merged:
+                if isinstance(source, yaml.MappingNode):
+                    self.budget = spend(self.budget, len(source.value))
+                    self.flatten_mapping(source)
+                    self.budget = spend(self.budget, len(source.value))
+        super().flatten_mapping(node)
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -37,43 +62,28 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-MAX_FLOW_DEPTH = 1000
-
-
-def check_flow_depth(data: bytes) -> None:
-    """Refuse ``[[[...`` nested deeper than `MAX_FLOW_DEPTH`.
-
-    libyaml composes recursively in C: tens of thousands of nested flow
-    collections crash the process instead of raising. A CDI spec never nests
-    more than a few levels, so only files with very many brackets are scanned.
-    """
-    if data.count(b"[") + data.count(b"{") <= MAX_FLOW_DEPTH:
-        return
-    depth, quote_char, escaped = 0, 0, False
-    for byte in data:
-        if quote_char:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C and quote_char == 0x22:  # backslash inside "..."
-                escaped = True
-            elif byte == quote_char:
-                quote_char = 0
-        elif byte in (0x22, 0x27):  # " or '
-            quote_char = byte
-        elif byte in (0x5B, 0x7B):  # [ or {
-            depth += 1
-            if depth > MAX_FLOW_DEPTH:
-                raise SpecError("malformed YAML: nested too deeply")
-        elif byte in (0x5D, 0x7D) and depth:  # ] or }
-            depth -= 1
-
-
 def load_yaml(data: bytes) -> Any:
-    """Decode one YAML document, rejecting duplicate and non-string keys."""
-    check_flow_depth(data)
+    """Decode one YAML document, rejecting duplicate and non-string keys.
+
+    Every failure is a one-line `SpecError`: PyYAML's constructors raise
+    plain exceptions for values they cannot build (an integer of 5,000
+    digits, a timestamp past year 9999), and those are named in it.
+    """
+    data = to_utf8(data)
+    check_nesting(data)
+    loader = _StrictLoader(data)
+    loader.budget = expansion_budget(data)
     try:
-        return yaml.load(data, Loader=_StrictLoader)
+        document = loader.get_single_data()
     except yaml.YAMLError as err:
         raise SpecError(f"malformed YAML: {' '.join(str(err).split())}") from None
     except RecursionError:
         raise SpecError("malformed YAML: nested too deeply") from None
+    except (SpecError, MemoryError):
+        raise
+    except Exception as err:  # noqa: BLE001 - a value no constructor could build
+        raise SpecError(f"malformed YAML: {type(err).__name__}: {' '.join(str(err).split())}") from None
+    finally:
+        loader.dispose()
+    check_expansion(document, data)
+    return document

@@ -12,7 +12,7 @@ import sys
 from cdishim.ctl import checks
 from cdishim.ctl.engines import ENGINES
 from cdishim.ctl.locate import cdishim_program
-from cdishim.ctl.render import to_json
+from cdishim.ctl.render import printable, to_json
 from cdishim.errors import CdishimError, quote
 
 EXAMPLE = """\
@@ -76,5 +76,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         for finding in findings:
             line = f"{finding.status:<5} {finding.check:<12} {finding.message}"
-            sys.stdout.write(line + (f"  (hint: {finding.hint})" if finding.hint else "") + "\n")
+            sys.stdout.write(printable(line + (f"  (hint: {finding.hint})" if finding.hint else "")) + "\n")
     return 1 if any(finding.status == checks.FAIL for finding in findings) else 0

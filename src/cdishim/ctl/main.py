@@ -34,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as err:  # a bug: one line, and the traceback only when debugging
+        if os.environ.get("CDISHIM_DEBUG"):
+            raise
+        sys.stderr.write(" ".join(f"cdishim-ctl: internal error: {type(err).__name__}: {err}".split()) + "\n")
+        return 1
 
 
 def run() -> None:

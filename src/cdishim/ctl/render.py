@@ -10,10 +10,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cdishim.errors import quote
+
+
+def printable(text: str) -> str:
+    """*text* with what would break a line or a terminal escaped.
+
+    Control characters become ``\\n``, ``\\u001b`` and the like; bytes of a
+    file name that are not UTF-8 become ``\\xNN``.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else quote(char)[1:-1] for char in text)
+
 
 def to_json(data: Any) -> str:
-    """*data* as indented JSON with a final newline."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """*data* as indented JSON with a final newline.
+
+    Non-ASCII text is kept as is, unless it holds bytes that are not UTF-8
+    (from a file name): then everything non-ASCII is escaped, so the output
+    is always valid UTF-8.
+    """
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=2)
+    return text + "\n"
 
 
 def to_yaml(data: Any) -> str:
