@@ -19,7 +19,7 @@ from bench.harness import Comparison, compare, run_timed
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo"
 FOUR_GPUS = ",".join(f"mock.com/gpu=device_{n}" for n in range(4))
-RACY_WAIT_S = 2.2  # spec files younger than this are not cached (cdishim.fsutil.RACY_NS)
+RACY_WAIT_S = 2.2  # spec files younger than this are not cached (cdishim.statcache.RACY_NS)
 
 
 class Bench:

@@ -34,7 +34,7 @@ class BundleError(CdishimError):
     """An OCI bundle or its config.json is missing or malformed."""
 
 
-class ConfigError(CdishimError):
+class SettingsError(CdishimError):
     """The cdishim configuration file is malformed."""
 
 

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
-
-# How recently a file may have changed and still be trusted by a stat-keyed cache.
-RACY_NS = 2_000_000_000
 
 
 def create_temp(directory: str, prefix: str, mode: int = 0o600) -> tuple[int, str]:
@@ -132,12 +128,3 @@ def read_private_file(directory: str, path: str) -> bytes | None:
         return None
     finally:
         os.close(fd)
-
-
-def is_racy(mtime_ns: int, ctime_ns: int) -> bool:
-    """Whether a file changed so recently that it could change again unseen.
-
-    Timestamps advance by clock ticks, so two writes close together can leave
-    the same (size, mtime, ctime). A cache must not trust such a file yet.
-    """
-    return max(mtime_ns, ctime_ns) >= time.time_ns() - RACY_NS

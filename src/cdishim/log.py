@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from cdishim.config import LOG_LEVELS, Config
+from cdishim.settings import LOG_LEVELS, Settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -17,17 +17,17 @@ if TYPE_CHECKING:
 _configured_for: str | None = None
 
 
-def enabled(config: Config, level: str) -> bool:
+def enabled(settings: Settings, level: str) -> bool:
     """Whether a record at *level* would be written."""
-    return bool(config.log_file) and LOG_LEVELS.index(level) >= LOG_LEVELS.index(config.log_level)
+    return bool(settings.log_file) and LOG_LEVELS.index(level) >= LOG_LEVELS.index(settings.log_level)
 
 
-def log_event(config: Config, level: str, event: str, **fields: Any) -> None:
+def log_event(settings: Settings, level: str, event: str, **fields: Any) -> None:
     """Append one JSON record to the configured log file; never raises."""
-    if not enabled(config, level):
+    if not enabled(settings, level):
         return
     try:
-        logger = _logger(config.log_file)
+        logger = _logger(settings.log_file)
         getattr(logger, level)(event, **fields)
     except Exception:  # noqa: BLE001 - logging must never break a container start
         pass

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from cdishim.cdi.spec import parse_spec_document
-from cdishim.config import Config
 from cdishim.errors import RequestError, SpecError
-from cdishim.shim.requests import gather_requests
+from cdishim.injection.requests import gather_requests
+from cdishim.settings import Settings
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 EXPECTED: dict[str, str] = json.loads((CORPUS / "expected.json").read_text())
@@ -47,6 +47,6 @@ def test_request_is_refused(name):
     case = json.loads((CORPUS / name).read_text())
     settings = {key: tuple(value) if isinstance(value, list) else value for key, value in case["config"].items()}
     with pytest.raises(RequestError) as refused:
-        gather_requests({"process": {"env": case["env"]}}, case["annotations"], Config(**settings))
+        gather_requests({"process": {"env": case["env"]}}, case["annotations"], Settings(**settings))
     assert "\n" not in str(refused.value)
     assert EXPECTED[name] in str(refused.value)

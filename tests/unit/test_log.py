@@ -6,13 +6,13 @@ import json
 import subprocess
 import sys
 
-from cdishim.config import Config
 from cdishim.log import enabled, log_event
+from cdishim.settings import Settings
 
 
 def test_records_are_json_lines(tmp_path):
     path = tmp_path / "cdishim.log"
-    config = Config(log_file=str(path), log_level="info")
+    config = Settings(log_file=str(path), log_level="info")
     log_event(config, "info", "injected CDI devices", devices=["v.com/d=1"])
     log_event(config, "debug", "not written")
     records = [json.loads(line) for line in path.read_text().splitlines()]
@@ -22,17 +22,17 @@ def test_records_are_json_lines(tmp_path):
 
 
 def test_levels_and_disabled_log():
-    assert enabled(Config(log_file="/x", log_level="warning"), "error")
-    assert not enabled(Config(log_file="/x", log_level="warning"), "info")
-    assert not enabled(Config(log_file="", log_level="debug"), "error")
+    assert enabled(Settings(log_file="/x", log_level="warning"), "error")
+    assert not enabled(Settings(log_file="/x", log_level="warning"), "info")
+    assert not enabled(Settings(log_file="", log_level="debug"), "error")
 
 
 def test_structlog_is_imported_only_when_a_record_is_written(tmp_path):
     code = f"""
 import sys
-from cdishim.config import Config
+from cdishim.settings import Settings
 from cdishim.log import log_event
-config = Config(log_file={str(tmp_path / 'x.log')!r}, log_level="warning")
+config = Settings(log_file={str(tmp_path / 'x.log')!r}, log_level="warning")
 log_event(config, "info", "below the level")
 print("structlog" in sys.modules)
 log_event(config, "error", "written")
@@ -43,4 +43,4 @@ print("structlog" in sys.modules)
 
 
 def test_an_unwritable_log_never_raises(tmp_path):
-    log_event(Config(log_file=str(tmp_path / "no" / "dir" / "x.log"), log_level="debug"), "error", "lost")
+    log_event(Settings(log_file=str(tmp_path / "no" / "dir" / "x.log"), log_level="debug"), "error", "lost")

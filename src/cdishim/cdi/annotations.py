@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cdishim import defaults
 from cdishim.cdi.names import parse_qualified_name
 from cdishim.errors import InvalidNameError, RequestError, quote
 
@@ -10,7 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from typing import Any
 
-ANNOTATION_PREFIX = "cdi.k8s.io/"
+ANNOTATION_PREFIX = defaults.ANNOTATION_PREFIX
 
 
 def devices_from_annotations(

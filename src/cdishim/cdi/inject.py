@@ -1,22 +1,22 @@
-"""Resolve requested device names against a registry and inject them.
+"""Resolve requested device names against a registry, and gather their edits.
 
 Order follows the reference (`pkg/cdi/cache.go` InjectDevices): for each
 requested device, in request order, the first time its spec is seen that
-spec's global edits, then the device's own edits; then all are applied at once.
+spec's global edits, then the device's own edits; `cdishim.cdi.edits`
+applies them all at once.
 """
 
 from __future__ import annotations
 
-from cdishim.cdi.edits import apply_edits, merge_edits
-from cdishim.cdi.model import ContainerEdits
-from cdishim.cdi.registry import Registry, ResolvedDevice
-from cdishim.errors import ApplyError, ResolveError
+from cdishim.cdi.edits import merge_edits
+from cdishim.errors import ResolveError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Iterable, Sequence
 
-    from cdishim.cdi.edits import OciSpec
+    from cdishim.cdi.model import ContainerEdits
+    from cdishim.cdi.registry import Registry, ResolvedDevice
 
 
 def resolve_devices(registry: Registry, requested: Sequence[str]) -> list[ResolvedDevice]:
@@ -49,24 +49,3 @@ def collect_edits(devices: Iterable[ResolvedDevice]) -> ContainerEdits:
             parts.append(resolved.spec.edits)
         parts.append(resolved.device.edits)
     return merge_edits(parts)
-
-
-def inject_devices(
-    config: OciSpec,
-    registry: Registry,
-    requested: Sequence[str],
-    adjust: Callable[[ContainerEdits], ContainerEdits] | None = None,
-) -> None:
-    """Apply the edits of every requested device to *config*, in place.
-
-    *adjust*, when given, may rewrite the merged edits before they are
-    applied (the runtime wraps hooks this way). Nothing is touched when a
-    device is unresolvable; after an `ApplyError` *config* may be half edited
-    and must be discarded.
-    """
-    devices = resolve_devices(registry, requested)
-    edits = collect_edits(devices)
-    try:
-        apply_edits(config, adjust(edits) if adjust else edits)
-    except ApplyError as err:
-        raise ApplyError(f"failed to inject devices: {err}") from None

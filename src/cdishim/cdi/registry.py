@@ -13,7 +13,8 @@ Semantics of the reference cache (`pkg/cdi/cache.go`):
   entry, never blocks, and turns any failure into that entry's one-line error.
 
 Specs are held as plain documents and decoded into the model on first use,
-so that a registry restored from the cache costs only what a request needs.
+so that a registry restored from the cache (`cdishim.cdi.cache`, which also
+holds `load_registry`) costs only what a request needs.
 """
 
 from __future__ import annotations
@@ -29,13 +30,10 @@ from cdishim.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from cdishim.cdi.model import Device, Spec
-
-DEFAULT_SPEC_DIRS: tuple[str, ...] = ("/etc/cdi", "/var/run/cdi")
-
 
 class ResolvedDevice(Record):
     """A device together with the spec that defines it."""
@@ -45,96 +43,116 @@ class ResolvedDevice(Record):
     spec: Spec
 
 
-class SpecEntry(Record):
-    """One valid spec file: where it is, its priority, its plain document."""
+class SpecFile(Record):
+    """One valid spec file: where it is, its priority, the devices it defines."""
 
     path: str
     priority: int
-    document: Any
     device_names: tuple[str, ...]
 
 
 class Registry:
-    """Devices by qualified name, plus what went wrong while loading them.
+    """Devices by qualified name, and what went wrong while loading them.
 
-    `index` maps each resolvable device name to the slot of its spec in
-    `entries`; `conflicts` maps each conflicting name to the files defining it.
-    `cacheable` is false when an error may pass (an I/O error, out of
-    memory): such a registry must not outlive this read.
+    The API: `resolve` a device, `device_names`, the loaded `specs`, the
+    `errors` of files and dirs (path -> messages) and the `conflicts` (device
+    name -> the files defining it). How the specs are held is private: each
+    spec file's plain document, decoded into the model on first use, so that
+    a registry restored from the cache costs only what a request needs.
     """
-
-    from_cache = False
-    cacheable = True
 
     def __init__(
         self,
         spec_dirs: Sequence[str],
-        entries: Sequence[SpecEntry],
+        files: Sequence[SpecFile],
+        document_at: Callable[[int], Any],
         errors: dict[str, list[str]],
+        *,
         decoded: dict[int, Spec] | None = None,
         index: dict[str, int] | None = None,
         conflicts: dict[str, tuple[str, ...]] | None = None,
+        from_cache: bool = False,
+        cacheable: bool = True,
     ) -> None:
         self.spec_dirs: tuple[str, ...] = tuple(spec_dirs)
-        self.entries: tuple[SpecEntry, ...] = tuple(entries)
         self.errors = errors
+        self.from_cache = from_cache
+        # False when an error may pass (an I/O error, out of memory): such a
+        # registry must not outlive this read.
+        self.cacheable = cacheable
+        self._files = tuple(files)
+        self._document_at = document_at
         self._decoded: dict[int, Spec] = dict(decoded or {})
         if index is None:
-            self.index: dict[str, int] = {}
-            self.conflicts: dict[str, tuple[str, ...]] = {}
-            self._index_devices()
+            self._index, self.conflicts = self._index_devices()
         else:
-            self.index, self.conflicts = index, conflicts or {}
+            self._index, self.conflicts = index, conflicts or {}
 
     def resolve(self, name: str) -> ResolvedDevice | None:
         """The device named *name* (``vendor/class=name``), if resolvable."""
-        slot = self.index.get(name)
+        slot = self._index.get(name)
         if slot is None:
             return None
-        spec = self.spec(slot)
+        spec = self._spec(slot)
         device_name = name.partition("=")[2]
         device = next(device for device in spec.devices if device.name == device_name)
         return ResolvedDevice(qualified_name=name, device=device, spec=spec)
 
-    def spec(self, slot: int) -> Spec:
-        """The decoded spec of entry *slot* (decoded once, then kept)."""
-        spec = self._decoded.get(slot)
-        if spec is None:
-            entry = self.entries[slot]
-            spec = self._decoded[slot] = decode_spec(self.document(slot), entry.path, entry.priority)
-        return spec
-
-    def document(self, slot: int) -> Any:
-        """The plain (JSON-like) document of entry *slot*."""
-        return self.entries[slot].document
-
     @property
     def device_names(self) -> list[str]:
         """Every resolvable device name, sorted."""
-        return sorted(self.index)
+        return sorted(self._index)
 
-    def _add_error(self, path: str, message: str) -> None:
-        self.errors.setdefault(path, []).append(message)
+    def specs(self) -> list[Spec]:
+        """Every valid spec file, decoded, in scan order."""
+        return [self._spec(slot) for slot in range(len(self._files))]
 
-    def _index_devices(self) -> None:
+    def snapshot(self) -> tuple[dict[str, Any], list[Any]]:
+        """This registry as plain data, for `from_snapshot`: a header and each spec's document."""
+        header = {
+            "files": [(file.path, file.priority) for file in self._files],
+            "errors": self.errors,
+            "index": self._index,
+            "conflicts": self.conflicts,
+        }
+        return header, [self._document_at(slot) for slot in range(len(self._files))]
+
+    @classmethod
+    def from_snapshot(cls, spec_dirs: Sequence[str], header: dict[str, Any], document_at: Callable[[int], Any]) -> Registry:
+        """The registry a `snapshot` header describes; documents are fetched by slot on first use."""
+        files = [SpecFile(path=path, priority=priority, device_names=()) for path, priority in header["files"]]
+        return cls(spec_dirs, files, document_at, header["errors"], index=header["index"],
+                   conflicts=header["conflicts"], from_cache=True)
+
+    def _spec(self, slot: int) -> Spec:
+        spec = self._decoded.get(slot)
+        if spec is None:
+            file = self._files[slot]
+            spec = self._decoded[slot] = decode_spec(self._document_at(slot), file.path, file.priority)
+        return spec
+
+    def _index_devices(self) -> tuple[dict[str, int], dict[str, tuple[str, ...]]]:
+        index: dict[str, int] = {}
         holders: dict[str, list[int]] = {}
-        for slot, entry in enumerate(self.entries):
-            for device in entry.device_names:
-                current = self.index.get(device)
-                if current is None or entry.priority > self.entries[current].priority:
-                    self.index[device] = slot
+        for slot, file in enumerate(self._files):
+            for device in file.device_names:
+                current = index.get(device)
+                if current is None or file.priority > self._files[current].priority:
+                    index[device] = slot
                     holders[device] = [slot]
-                elif entry.priority == self.entries[current].priority:
+                elif file.priority == self._files[current].priority:
                     holders[device].append(slot)
+        conflicts: dict[str, tuple[str, ...]] = {}
         for device, slots in holders.items():
             if len(slots) < 2:
                 continue
-            del self.index[device]
-            paths = tuple(self.entries[slot].path for slot in slots)
-            self.conflicts[device] = paths
+            del index[device]
+            paths = conflicts[device] = tuple(self._files[slot].path for slot in slots)
             for path in paths:
                 others = ", ".join(quote(other) for other in paths if other != path)
-                self._add_error(path, f"conflicting device {quote(device)} (specs {quote(path)}, {others})")
+                self.errors.setdefault(path, []).append(
+                    f"conflicting device {quote(device)} (specs {quote(path)}, {others})")
+        return index, conflicts
 
 
 def list_spec_files(directory: str) -> list[str]:
@@ -183,7 +201,8 @@ def read_registry(
     trust: SpecTrust = DEFAULT_TRUST,
 ) -> Registry:
     """Read, parse and validate every spec file: the cold path."""
-    entries: list[SpecEntry] = []
+    loaded: list[SpecFile] = []
+    documents: list[Any] = []
     decoded: dict[int, Spec] = {}
     cacheable = True
     for path, priority in files:
@@ -198,24 +217,7 @@ def read_registry(
             cacheable = False
             continue
         names = tuple(f"{spec.kind}={device.name}" for device in spec.devices)
-        decoded[len(entries)] = spec
-        entries.append(SpecEntry(path=spec.path, priority=priority, document=document, device_names=names))
-    registry = Registry(spec_dirs, entries, errors, decoded)
-    registry.cacheable = cacheable
-    return registry
-
-
-def load_registry(
-    spec_dirs: Sequence[str] = DEFAULT_SPEC_DIRS, cache_dir: str = "", trust: SpecTrust = DEFAULT_TRUST
-) -> Registry:
-    """The registry of *spec_dirs* (lowest priority first), under the *trust* policy.
-
-    With a *cache_dir*, a registry parsed earlier is reused when no spec file
-    changed (see `cdishim.cdi.cache`); otherwise every file is read.
-    """
-    files, errors = scan_spec_dirs(spec_dirs, trust)
-    if not cache_dir:
-        return read_registry(spec_dirs, files, errors, trust)
-    from cdishim.cdi import cache
-
-    return cache.load_or_read(spec_dirs, files, errors, cache_dir, trust)
+        decoded[len(loaded)] = spec
+        loaded.append(SpecFile(path=spec.path, priority=priority, device_names=names))
+        documents.append(document)
+    return Registry(spec_dirs, loaded, documents.__getitem__, errors, decoded=decoded, cacheable=cacheable)

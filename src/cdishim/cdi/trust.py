@@ -15,18 +15,18 @@ from __future__ import annotations
 import os
 import stat
 
+from cdishim import defaults
 from cdishim.errors import SpecError, quote
 from cdishim.record import Record
 
 TRUST_POLICIES = ("root-owned", "any")
-DEFAULT_MAX_SPEC_BYTES = 4 * 1024 * 1024
 
 
 class SpecTrust(Record):
     """The trust policy for spec files and dirs."""
 
-    policy: str = "root-owned"
-    max_bytes: int = DEFAULT_MAX_SPEC_BYTES
+    policy: str = defaults.TRUST_POLICY
+    max_bytes: int = defaults.MAX_SPEC_BYTES
 
     def cache_key(self) -> tuple[str, int]:
         """What a cached registry must have been built under to be reused."""

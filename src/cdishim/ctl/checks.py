@@ -12,13 +12,13 @@ from collections.abc import Iterator, Sequence
 
 from cdishim.cdi.hostdevices import host_device_info
 from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust
-from cdishim.config import Config, config_path, load_config
 from cdishim.ctl.engines import ENGINES, Engine
 from cdishim.ctl.inventory import take_inventory
 from cdishim.errors import CdishimError
 from cdishim.oci.features import applies_net_devices, runtime_features, runtime_version
 from cdishim.oci.runtime import find_runtime
 from cdishim.record import Record
+from cdishim.settings import Settings, load_settings, settings_file
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 
@@ -32,21 +32,21 @@ class Finding(Record):
     hint: str = ""
 
 
-def check_config() -> tuple[Config | None, list[Finding]]:
+def check_settings() -> tuple[Settings | None, list[Finding]]:
     """The cdishim config file parses (an absent file means defaults)."""
-    path = config_path()
+    path = settings_file()
     try:
-        config = load_config()
+        settings = load_settings()
     except CdishimError as err:
         return None, [Finding(status=FAIL, check="config", message=str(err), hint=f"fix {path}")]
     state = "valid" if os.path.exists(path) else "absent, using defaults"
-    return config, [Finding(status=OK, check="config", message=f"{path}: {state}")]
+    return settings, [Finding(status=OK, check="config", message=f"{path}: {state}")]
 
 
-def check_runtime(config: Config, cdishim: str) -> Iterator[Finding]:
+def check_runtime(settings: Settings, cdishim: str) -> Iterator[Finding]:
     """A low-level runtime is found; its version; whether it applies linux.netDevices."""
     try:
-        runtime = find_runtime(config.runtimes, cdishim)
+        runtime = find_runtime(settings.runtimes, cdishim)
     except CdishimError as err:
         yield Finding(status=FAIL, check="runtime", message=str(err),
                       hint="install runc (apt-get install runc) or set `runtimes` in the config")
@@ -61,11 +61,11 @@ def check_runtime(config: Config, cdishim: str) -> Iterator[Finding]:
                       hint="specs with netDevices need cdishim-hook netdev to move the interfaces")
 
 
-def check_hook_program(config: Config, cdishim: str) -> Finding:
+def check_hook_program(settings: Settings, cdishim: str) -> Finding:
     """cdishim-hook is where the runtime will look for it (CDI hooks are wrapped, netdev hooks added)."""
-    from cdishim.shim.hookplan import default_hook_program
+    from cdishim.injection.hookplan import default_hook_program
 
-    program = config.hook_program or (default_hook_program(cdishim) if cdishim else "")
+    program = settings.hook_program or (default_hook_program(cdishim) if cdishim else "")
     if program and os.access(program, os.X_OK):
         return Finding(status=OK, check="hook-program", message=f"{program}")
     return Finding(status=FAIL, check="hook-program",

@@ -45,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT; exit 0."""
     from cdishim.cdi.names import validate_kind
-    from cdishim.config import load_config
     from cdishim.errors import InvalidNameError
+    from cdishim.settings import load_settings
 
     for kind in args.kind:
         try:
@@ -57,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
         from cdishim.ctl.plugin.plugin import run_plugins
     except ImportError as err:
         raise CdishimError(f"the device plugin needs grpcio ({err}); install python3-grpcio") from None
-    config = load_config()
+    settings = load_settings()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    run_plugins(list(dict.fromkeys(args.kind)), args.spec_dir or list(config.spec_dirs), args.socket_dir,
-                args.strategy, config.spec_trust(), args.interval, stop)
+    run_plugins(list(dict.fromkeys(args.kind)), args.spec_dir or list(settings.spec_dirs), args.socket_dir,
+                args.strategy, settings.spec_trust(), args.interval, stop)
     return 0

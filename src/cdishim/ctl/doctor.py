@@ -50,18 +50,18 @@ def engine_configs(items: list[str]) -> dict[str, str]:
 
 def collect(spec_dirs: list[str], configs: dict[str, str]) -> list[checks.Finding]:
     """Run every check, in the order a person would fix things."""
-    config, findings = checks.check_config()
+    settings, findings = checks.check_settings()
     try:
         cdishim = cdishim_program()
     except CdishimError as err:
         findings.append(checks.Finding(status=checks.FAIL, check="cdishim", message=str(err),
                                        hint="install cdishim in PATH"))
         cdishim = ""
-    if config is not None:
-        findings.extend(checks.check_runtime(config, cdishim))
-        findings.append(checks.check_hook_program(config, cdishim))
-    if config is not None:
-        findings.extend(checks.check_specs(spec_dirs or config.spec_dirs, config.spec_trust()))
+    if settings is not None:
+        findings.extend(checks.check_runtime(settings, cdishim))
+        findings.append(checks.check_hook_program(settings, cdishim))
+    if settings is not None:
+        findings.extend(checks.check_specs(spec_dirs or settings.spec_dirs, settings.spec_trust()))
     else:
         findings.extend(checks.check_specs(spec_dirs))
     findings.extend(checks.check_engines(cdishim, configs))

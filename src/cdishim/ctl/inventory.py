@@ -7,6 +7,8 @@ is what ``cdishim-ctl list -o json`` prints: keep it stable.
 
 from __future__ import annotations
 
+import os
+
 from cdishim.cdi.registry import read_registry, scan_spec_dirs
 from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust
 
@@ -45,11 +47,10 @@ def take_inventory(spec_dirs: Sequence[str], verbose: bool = False, trust: SpecT
 def _devices(registry: Registry, verbose: bool) -> list[dict[str, Any]]:
     devices = []
     for name in registry.device_names:
-        entry = registry.entries[registry.index[name]]
-        item: dict[str, Any] = {"name": name, "spec": entry.path, "priority": entry.priority}
+        resolved = registry.resolve(name)
+        assert resolved is not None  # every listed name resolves
+        item: dict[str, Any] = {"name": name, "spec": resolved.spec.path, "priority": resolved.spec.priority}
         if verbose:
-            resolved = registry.resolve(name)
-            assert resolved is not None
             item.update(host_paths(resolved.device.edits))
         devices.append(item)
     return devices
@@ -63,13 +64,12 @@ def _specs(registry: Registry, files: Sequence[tuple[str, int]], verbose: bool) 
     A loaded file's ``errors`` are its conflicts, also listed by device name
     in ``conflicts``; a file that failed to load has exactly its load error.
     """
-    by_path = {entry.path: slot for slot, entry in enumerate(registry.entries)}
+    loaded = {spec.path: spec for spec in registry.specs()}
     specs = []
     for path, priority in files:
         item: dict[str, Any] = {"path": path, "priority": priority, "kind": None, "cdiVersion": None, "devices": 0}
-        slot = by_path.get(path)
-        if slot is not None:
-            spec = registry.spec(slot)
+        spec = loaded.get(os.path.normpath(path))
+        if spec is not None:
             item.update(kind=spec.kind, cdiVersion=spec.version, devices=len(spec.devices))
             if verbose:
                 item.update(host_paths(spec.edits))

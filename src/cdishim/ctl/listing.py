@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cdishim.config import load_config
 from cdishim.ctl.inventory import take_inventory
 from cdishim.ctl.render import render
 from cdishim.ctl.table import format_table
+from cdishim.settings import load_settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the inventory; exit 0 even when spec files have errors (see `doctor`)."""
-    config = load_config()
-    inventory = take_inventory(args.spec_dir or config.spec_dirs, args.verbose, config.spec_trust())
+    settings = load_settings()
+    inventory = take_inventory(args.spec_dir or settings.spec_dirs, args.verbose, settings.spec_trust())
     if args.output == "table":
         sys.stdout.write(format_inventory(inventory, args.verbose))
     else:

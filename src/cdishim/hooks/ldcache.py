@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 
+from cdishim import defaults
 from cdishim.errors import HookError, quote
 from cdishim.hooks import sandbox
 from cdishim.hooks.inroot import write_file
@@ -27,7 +28,6 @@ from cdishim.hooks.inroot import write_file
 CONF_FILE = "/etc/ld.so.conf.d/000-cdishim.conf"
 HOST_LDCONFIG = ("/sbin/ldconfig", "/usr/sbin/ldconfig")
 LDCONFIG_TIMEOUT_S = 30
-SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def host_ldconfig() -> str:
@@ -51,7 +51,7 @@ def run_ldconfig_in(rootfs: str, folders: list[str]) -> None:
     program = host_ldconfig()
     program_fd = os.open(program, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        status, output = sandbox.run_confined(program_fd, ["ldconfig", *folders], {"PATH": SAFE_PATH}, chroot=rootfs,
+        status, output = sandbox.run_confined(program_fd, ["ldconfig", *folders], {"PATH": defaults.SAFE_PATH}, chroot=rootfs,
                                               capture=True, timeout_s=LDCONFIG_TIMEOUT_S)
     except OSError as err:
         raise HookError(f"cannot run {program} in {quote(rootfs)}: {err.strerror}") from None

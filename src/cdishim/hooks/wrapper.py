@@ -17,10 +17,9 @@ import os
 import sys
 import time
 
+from cdishim import defaults
 from cdishim.errors import HookError, quote
 from cdishim.hooks import sandbox
-
-MAX_STATE_BYTES = 1 << 20
 
 
 def hook_env(entries: list[str]) -> dict[str, str]:
@@ -50,20 +49,20 @@ def run_hook(path: str, argv: list[str], env: dict[str, str], timeout_s: float |
 
 def run(path: str, argv: list[str], env_entries: list[str], timeout_s: float | None) -> int:
     """Forward stdin to the hook, log the outcome, return the hook's status."""
-    from cdishim.config import load_config
     from cdishim.log import log_event
+    from cdishim.settings import load_settings
 
-    state = sys.stdin.buffer.read(MAX_STATE_BYTES + 1)
+    state = sys.stdin.buffer.read(defaults.MAX_STATE_BYTES + 1)
     env = hook_env(env_entries)
-    config = load_config()
+    settings = load_settings()
     started = time.monotonic()
     try:
         status = run_hook(path, argv, env, timeout_s, state)
     except HookError as err:
-        log_event(config, "error", "hook failed", hook=path, error=str(err))
+        log_event(settings, "error", "hook failed", hook=path, error=str(err))
         raise
     level = "info" if status == 0 else "error"
-    log_event(config, level, "hook finished", hook=path, status=status,
+    log_event(settings, level, "hook finished", hook=path, status=status,
               seconds=round(time.monotonic() - started, 3))
     if status != 0:
         raise HookError(f"hook {quote(path)} exited with status {status}")

@@ -22,12 +22,12 @@ CONFIG_NAME = "config.json"
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 
 
-def config_path(bundle: str) -> str:
+def config_json_path(bundle: str) -> str:
     """Path of the bundle's ``config.json``."""
     return os.path.join(bundle, CONFIG_NAME)
 
 
-def load_config(path: str) -> dict[str, Any]:
+def load_config_json(path: str) -> dict[str, Any]:
     """Decode ``config.json``; it must be a JSON object."""
     try:
         with open(path, "rb") as handle:
@@ -47,7 +47,7 @@ def load_config(path: str) -> dict[str, Any]:
     return config
 
 
-def save_config(path: str, config: dict[str, Any]) -> None:
+def save_config_json(path: str, config: dict[str, Any]) -> None:
     """Atomically and durably replace *path* with *config*, keeping its mode and owner."""
     data = jsonfast.dumps(config).encode()
     remove_stale_temps(os.path.dirname(path) or ".", os.path.basename(path))

@@ -14,7 +14,7 @@ from cdishim.errors import RuntimeLookupError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import NoReturn
 
 EXTRA_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
@@ -54,3 +54,44 @@ def exec_runtime(runtime: str, args: Sequence[str]) -> NoReturn:
         os.execv(runtime, [runtime, *args])
     except OSError as err:
         raise RuntimeLookupError(f"cannot execute {quote(runtime)}: {err.strerror or err}") from None
+
+
+class RuntimeFacts:
+    """The programs around one injection: the low-level runtime and cdishim itself.
+
+    Each fact is found at most once, and only when an injection needs it:
+    the programs when hooks are planned (the shim, which knows both already,
+    passes them in; the dry run passes a function that locates cdishim), and
+    the runtime's ``features`` only when a request has netDevices, so most
+    creates never run ``runc features``.
+    """
+
+    def __init__(
+        self, runtimes: Sequence[str], cdishim_program: str | Callable[[], str], runtime: str | None = None
+    ) -> None:
+        self._runtimes = tuple(runtimes)
+        self._cdishim_program = cdishim_program
+        self._runtime = runtime
+        self._applies_net_devices: bool | None = None
+
+    @property
+    def cdishim_program(self) -> str:
+        """The ``cdishim`` program (given, or located when first asked for)."""
+        if callable(self._cdishim_program):
+            self._cdishim_program = self._cdishim_program()
+        return self._cdishim_program
+
+    @property
+    def runtime(self) -> str:
+        """The low-level runtime that will run the container."""
+        if self._runtime is None:
+            self._runtime = find_runtime(self._runtimes, self.cdishim_program)
+        return self._runtime
+
+    def applies_net_devices(self) -> bool:
+        """Whether the runtime moves ``linux.netDevices`` into the container itself."""
+        if self._applies_net_devices is None:
+            from cdishim.oci.features import applies_net_devices, runtime_features
+
+            self._applies_net_devices = applies_net_devices(runtime_features(self.runtime))
+        return self._applies_net_devices

@@ -5,6 +5,7 @@ runc straight to runc, without starting Python. It cannot read TOML or search
 for runc by cdishim's rules, so Python writes down what it found, in
 ``<cache dir>/runtime``::
 
+    code=0.1.0 1234567890
     config=/etc/cdishim/config.toml
     path=<the PATH it searched>
     runtime=/usr/sbin/runc
@@ -13,6 +14,12 @@ The launcher uses the record only when it is a regular file owned by the
 effective user in a directory owned by the effective user, the config path and
 PATH are the same, the record is newer than the config file, and the runtime
 is executable. In any other case it starts Python, which writes a new record.
+
+The record is keyed like the other caches (`cdishim.statcache`): the
+``code`` line names the version and code fingerprint that wrote it, and
+Python rewrites a record written by other code. The launcher cannot compute
+the fingerprint and does not read that line; the next create, which always
+runs Python, refreshes the record after an upgrade.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import os
 
 from cdishim.fsutil import private_directory, replace_file
+from cdishim.statcache import code_identity
 
 RECORD_NAME = "runtime"
 
@@ -29,21 +37,22 @@ def record_path(cache_dir: str) -> str:
     return os.path.join(cache_dir, RECORD_NAME)
 
 
-def record_text(config_path: str, search_path: str, runtime: str) -> str | None:
+def record_text(settings_file: str, search_path: str, runtime: str) -> str | None:
     """The record's content, or None when a value cannot be written on one line."""
-    values = (config_path, search_path, runtime)
+    values = (settings_file, search_path, runtime)
     if any("\n" in value or "\r" in value for value in values):
         return None
-    return f"config={config_path}\npath={search_path}\nruntime={runtime}\n"
+    version, fingerprint = code_identity()
+    return f"code={version} {fingerprint}\nconfig={settings_file}\npath={search_path}\nruntime={runtime}\n"
 
 
-def remember_runtime(cache_dir: str, config_path: str, runtime: str) -> None:
+def remember_runtime(cache_dir: str, settings_file: str, runtime: str) -> None:
     """Write the record if it would change; failures only cost speed."""
-    text = record_text(config_path, os.environ.get("PATH", ""), runtime)
+    text = record_text(settings_file, os.environ.get("PATH", ""), runtime)
     if not cache_dir or text is None:
         return
     path = record_path(cache_dir)
-    if _is_current(path, text, config_path):
+    if _is_current(path, text, settings_file):
         return
     if not private_directory(cache_dir):
         return
@@ -53,7 +62,7 @@ def remember_runtime(cache_dir: str, config_path: str, runtime: str) -> None:
         return
 
 
-def _is_current(path: str, text: str, config_path: str) -> bool:
+def _is_current(path: str, text: str, settings_file: str) -> bool:
     """The record says *text* and is newer than the config (as the launcher checks).
 
     Compared in whole seconds, the coarsest a shell's ``-nt`` may use, so a
@@ -67,6 +76,6 @@ def _is_current(path: str, text: str, config_path: str) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     try:
-        return recorded > int(os.stat(config_path).st_mtime)
+        return recorded > int(os.stat(settings_file).st_mtime)
     except OSError:
         return True  # no config file: nothing to be newer than

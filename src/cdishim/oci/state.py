@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import IO, Any
 
+from cdishim import defaults
 from cdishim.errors import HookError, quote
 from cdishim.record import Record
 
 NO_ANNOTATIONS: Mapping[str, Any] = MappingProxyType({})
 
-MAX_STATE_BYTES = 1 << 20
 
 
 class HookState(Record):
@@ -56,8 +56,8 @@ def parse_state(data: bytes) -> HookState:
 
 def read_state(stream: IO[bytes]) -> HookState:
     """Read and parse the state from *stream* (a hook's stdin)."""
-    data = stream.read(MAX_STATE_BYTES + 1)
-    if len(data) > MAX_STATE_BYTES:
+    data = stream.read(defaults.MAX_STATE_BYTES + 1)
+    if len(data) > defaults.MAX_STATE_BYTES:
         raise HookError("OCI state on stdin is too large")
     return parse_state(data)
 

@@ -2,9 +2,9 @@
 
 The launcher (``bin/cdishim``) sends commands here that need Python: create,
 run, --version, and passthrough commands while it has no trusted runtime
-record yet. A passthrough command imports only ``argv``, ``config`` and
-``runtime`` before it ``execv``s the low-level runtime. The CDI code is
-imported only for ``create`` and ``run``.
+record yet. A passthrough command imports only ``argv``, ``settings``,
+``runtime`` and ``runtime_record`` before it ``execv``s the low-level
+runtime. The CDI code is imported only for ``create`` and ``run``.
 """
 
 from __future__ import annotations
@@ -30,16 +30,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
     self_path, args = argv[0], argv[1:]
     command = parse_runc_argv(args)
     try:
-        from cdishim.config import config_path, load_config
+        from cdishim import profile
         from cdishim.oci.runtime import check_not_looping, exec_runtime, find_runtime
-        from cdishim.oci.runtime_record import remember_runtime
-        from cdishim.shim import profile
+        from cdishim.settings import load_settings
 
         check_not_looping()
-        config = load_config()
+        settings = load_settings()
         profile.mark("config")
-        runtime = find_runtime(config.runtimes, self_path)
-        remember_runtime(config.cache_dir, config_path(), runtime)
+        runtime = find_runtime(settings.runtimes, self_path)
         profile.mark("runtime")
         if command.wants_version:
             from cdishim import __version__
@@ -47,11 +45,13 @@ def main(argv: list[str] | None = None) -> NoReturn:
             sys.stdout.write(f"cdishim version {__version__}\n")
             sys.stdout.flush()
         elif command.injects:
+            from cdishim.oci.runtime import RuntimeFacts
             from cdishim.shim.create import inject_into_bundle
 
             profile.mark("imports")
-            inject_into_bundle(command.bundle(), config, runtime, self_path)
+            inject_into_bundle(command.bundle(), settings, RuntimeFacts(settings.runtimes, self_path, runtime))
             profile.report()
+        _remember_runtime(settings.cache_dir, runtime)
         exec_runtime(runtime, args)
     except CdishimError as err:
         _fail(command, f"cdishim: {err}")
@@ -59,6 +59,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
         if os.environ.get("CDISHIM_DEBUG") or "debug" in command.global_options:
             raise
         _fail(command, f"cdishim: internal error: {type(err).__name__}: {err}")
+
+
+def _remember_runtime(cache_dir: str, runtime: str) -> None:
+    """Record *runtime* for the launcher, so the next passthrough command skips Python."""
+    from cdishim.oci.runtime_record import remember_runtime
+    from cdishim.settings import settings_file
+
+    remember_runtime(cache_dir, settings_file(), runtime)
 
 
 def _fail(command: RuncCommand, message: str) -> NoReturn:

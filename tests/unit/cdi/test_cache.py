@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from cdishim import fsutil
-from cdishim.cdi.cache import CachedRegistry, cache_file, cache_key
-from cdishim.cdi.inject import inject_devices
-from cdishim.cdi.registry import load_registry, scan_spec_dirs
+from cdishim import statcache
+from cdishim.cdi.cache import cache_key, cache_name, load_registry
+from cdishim.cdi.registry import scan_spec_dirs
+from tests.unit.builders import inject_devices
 
 REQUEST = ["vendor.com/gpu=dev-3-1", "vendor.com/gpu=dev-3-7", "vendor.com/gpu=dev-0-0", "vendor.com/gpu=dev-3-9"]
 
@@ -49,7 +49,7 @@ def injected(spec_dirs, cache_dir=""):
 
 @pytest.fixture
 def no_racy_window(monkeypatch):
-    monkeypatch.setattr(fsutil, "RACY_NS", 0)
+    monkeypatch.setattr(statcache, "RACY_NS", 0)
 
 
 @pytest.fixture
@@ -66,9 +66,9 @@ def test_cached_results_are_byte_identical_to_a_cold_read(tmp_path, cache_dir, n
     dirs = [str(tmp_path / "empty"), str(spec_dir)]
     cold = injected(dirs)
     first = injected(dirs, str(cache_dir))  # writes the cache
-    assert os.path.exists(cache_file(str(cache_dir), dirs))
+    assert os.path.exists(os.path.join(cache_dir, cache_name(dirs)))
     second = injected(dirs, str(cache_dir))  # reads it
-    assert isinstance(load_registry(dirs, str(cache_dir)), CachedRegistry)
+    assert load_registry(dirs, str(cache_dir)).from_cache
     assert cold == first == second
 
 
@@ -106,25 +106,19 @@ def test_racy_files_are_not_cached(tmp_path, cache_dir):
     write_scale_specs(spec_dir, 4)  # just written: inside the racy window
     dirs = [str(spec_dir)]
     injected(dirs, str(cache_dir))
-    assert not os.path.exists(cache_file(str(cache_dir), dirs))
+    assert not os.path.exists(os.path.join(cache_dir, cache_name(dirs)))
 
 
 def plant_cache(cache_dir, dirs, env_value):
     """A cache whose key matches but whose content says something else."""
     registry = load_registry(dirs)
     files, _ = scan_spec_dirs(dirs)
-    entry = registry.entries[0]
-    document = json.loads(json.dumps(entry.document))
+    snapshot, documents = registry.snapshot()
+    document = json.loads(json.dumps(documents[0]))
     document["containerEdits"] = {"env": [env_value]}
     blob = marshal.dumps(document)
-    header = marshal.dumps({
-        "key": cache_key(dirs, files),
-        "entries": [(entry.path, entry.priority, 0, len(blob))],
-        "errors": {},
-        "index": {name: 0 for name in entry.device_names},
-        "conflicts": {},
-    })
-    path = cache_file(str(cache_dir), dirs)
+    header = marshal.dumps({"key": cache_key(dirs, files), "registry": snapshot, "blobs": [(0, len(blob))]})
+    path = os.path.join(cache_dir, cache_name(dirs))
     with open(path, "wb") as handle:
         handle.write(len(header).to_bytes(4, "little") + header + blob)
     os.chmod(path, 0o600)
@@ -160,12 +154,12 @@ def test_a_corrupt_cache_is_ignored_and_replaced(tmp_path, cache_dir, no_racy_wi
     spec_dir = tmp_path / "cdi"
     write_scale_specs(spec_dir, 4)
     dirs = [str(spec_dir)]
-    path = cache_file(str(cache_dir), dirs)
+    path = os.path.join(cache_dir, cache_name(dirs))
     with open(path, "wb") as handle:
         handle.write(b"\xff\xff\xff\x7fgarbage")
     os.chmod(path, 0o600)
     assert injected(dirs, str(cache_dir)) == injected(dirs)
-    assert isinstance(load_registry(dirs, str(cache_dir)), CachedRegistry)
+    assert load_registry(dirs, str(cache_dir)).from_cache
 
 
 def test_file_errors_and_conflicts_survive_the_cache(tmp_path, cache_dir, no_racy_window):
@@ -177,7 +171,7 @@ def test_file_errors_and_conflicts_survive_the_cache(tmp_path, cache_dir, no_rac
     cold = load_registry(dirs)
     load_registry(dirs, str(cache_dir))
     warm = load_registry(dirs, str(cache_dir))
-    assert isinstance(warm, CachedRegistry)
+    assert warm.from_cache
     assert warm.errors == cold.errors and warm.conflicts == cold.conflicts
     assert warm.device_names == cold.device_names
 
@@ -187,10 +181,10 @@ def test_concurrent_cold_creates_agree(tmp_path, cache_dir):
     write_scale_specs(spec_dir, 40)
     code = f"""
 import json, sys
-from cdishim import fsutil
-fsutil.RACY_NS = 0
-from cdishim.cdi.inject import inject_devices
-from cdishim.cdi.registry import load_registry
+from cdishim import statcache
+statcache.RACY_NS = 0
+from tests.unit.builders import inject_devices
+from cdishim.cdi.cache import load_registry
 config = {{}}
 inject_devices(config, load_registry([{str(spec_dir)!r}], {str(cache_dir)!r}), {REQUEST!r})
 print(json.dumps(config))
@@ -200,7 +194,7 @@ print(json.dumps(config))
     assert all(proc.returncode == 0 for proc in procs)
     assert len(outputs) == 1
     assert [name for name in os.listdir(cache_dir) if name.endswith(".tmp")] == []
-    assert isinstance(load_registry([str(spec_dir)], str(cache_dir)), CachedRegistry)
+    assert load_registry([str(spec_dir)], str(cache_dir)).from_cache
 
 
 def test_a_truncated_cache_is_ignored(tmp_path, cache_dir, no_racy_window):
@@ -209,7 +203,40 @@ def test_a_truncated_cache_is_ignored(tmp_path, cache_dir, no_racy_window):
     dirs = [str(spec_dir)]
     expected = injected(dirs)
     injected(dirs, str(cache_dir))
-    path = cache_file(str(cache_dir), dirs)
+    path = os.path.join(cache_dir, cache_name(dirs))
     with open(path, "r+b") as handle:
         handle.truncate(os.path.getsize(path) - 10)
     assert injected(dirs, str(cache_dir)) == expected
+
+
+def test_a_cache_filled_by_other_code_is_not_used(tmp_path, cache_dir, no_racy_window, monkeypatch):
+    """After an upgrade (or an edit of the code) with unchanged spec files, the specs are read again."""
+    spec_dir = tmp_path / "cdi"
+    write_scale_specs(spec_dir, 4)
+    dirs = [str(spec_dir)]
+    load_registry(dirs, str(cache_dir))
+    assert load_registry(dirs, str(cache_dir)).from_cache
+    _, fingerprint = statcache.code_identity()
+    monkeypatch.setattr(statcache, "_code_identity", ("9.9.9", fingerprint))
+    assert not load_registry(dirs, str(cache_dir)).from_cache  # another version
+    assert load_registry(dirs, str(cache_dir)).from_cache  # and cached again by it
+    monkeypatch.setattr(statcache, "_code_identity", ("9.9.9", fingerprint + 1))
+    assert not load_registry(dirs, str(cache_dir)).from_cache  # same version, other code
+
+
+def test_the_code_fingerprint_follows_the_code(tmp_path, monkeypatch):
+    """Editing a module changes the fingerprint; nothing else does."""
+    package = tmp_path / "cdishim"
+    for directory in statcache.CODE_DIRS:
+        (package / directory).mkdir(parents=True, exist_ok=True)
+        (package / directory / "module.py").write_text("x = 1\n")
+    monkeypatch.setattr(statcache, "__file__", str(package / "statcache.py"))
+
+    def identity():
+        monkeypatch.setattr(statcache, "_code_identity", None)
+        return statcache.code_identity()
+
+    before = identity()
+    assert identity() == before
+    (package / "cdi" / "module.py").write_text("x = 22\n")
+    assert identity() != before

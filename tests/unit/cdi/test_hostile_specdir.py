@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdishim import fsutil
-from cdishim.cdi.registry import load_registry
+from cdishim import statcache
+from cdishim.cdi.cache import load_registry
 from tests.hostile_specdir import CASES, GOOD_DEVICE, GOOD_ENV, make_spec_dir
 
 NEEDS_ROOT = {"char-device", "block-device", "foreign-owner"}
@@ -62,7 +62,7 @@ def check_costs_only_itself(spec_dir: Path, cache_dir: Path) -> None:
     for path, messages in cold.errors.items():
         for message in messages:
             assert message.isprintable(), (path, message)  # one line, nothing that breaks a terminal
-    with mock.patch.object(fsutil, "RACY_NS", 0):  # the files were just written: cache them anyway
+    with mock.patch.object(statcache, "RACY_NS", 0):  # the files were just written: cache them anyway
         first = load_registry([str(spec_dir)], str(cache_dir))
         cached = load_registry([str(spec_dir)], str(cache_dir))
     assert cached.from_cache
@@ -132,7 +132,7 @@ def test_an_error_that_may_pass_is_never_cached(tmp_path, monkeypatch):
             raise OSError(5, "Input/output error")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(fsutil, "RACY_NS", 0)
+    monkeypatch.setattr(statcache, "RACY_NS", 0)
     with mock.patch.object(spec_module.os, "open", failing_open):
         failed = load_registry([str(spec_dir)], str(tmp_path / "cache"))
     assert failed.errors[str(spec_dir / "case.json")] == [

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from cdishim.cdi.inject import inject_devices, resolve_devices
-from cdishim.cdi.registry import load_registry
+from cdishim.cdi.cache import load_registry
+from cdishim.cdi.inject import resolve_devices
 from cdishim.errors import ResolveError
-from tests.unit.builders import spec_doc
+from tests.unit.builders import inject_devices, spec_doc
 
 
 def doc(kind="vendor.com/device", **devices):

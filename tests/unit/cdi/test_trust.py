@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from cdishim.cdi.cache import CachedRegistry
-from cdishim.cdi.registry import load_registry
+from cdishim.cdi.cache import load_registry
 from cdishim.cdi.trust import SpecTrust
 from tests.unit.builders import spec_doc
 
@@ -95,10 +94,10 @@ def test_the_cache_sees_a_file_become_untrusted(spec_dir, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir(mode=0o700)
     path = write(spec_dir)
-    time.sleep(2.1)  # files changed in the last 2 s are never cached (fsutil.RACY_NS)
+    time.sleep(2.1)  # files changed in the last 2 s are never cached (statcache.RACY_NS)
     load_registry([str(spec_dir)], str(cache))
     cached = load_registry([str(spec_dir)], str(cache))
-    assert isinstance(cached, CachedRegistry) and cached.device_names == [DEVICE]
+    assert cached.from_cache and cached.device_names == [DEVICE]
     os.chmod(path, 0o666)
     registry = load_registry([str(spec_dir)], str(cache))
     assert registry.device_names == [] and "writable by group" in registry.errors[str(path)][0]

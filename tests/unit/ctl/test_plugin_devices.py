@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from cdishim.cdi.registry import load_registry
+from cdishim.cdi.cache import load_registry
 from cdishim.ctl.plugin.devices import (
     HEALTHY,
     UNHEALTHY,

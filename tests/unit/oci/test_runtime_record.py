@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import time
 
+from cdishim import statcache
 from cdishim.oci.runtime_record import record_path, record_text, remember_runtime
+from cdishim.statcache import code_identity
 
 
 def test_written_once_then_left_alone(tmp_path, monkeypatch):
@@ -13,7 +15,9 @@ def test_written_once_then_left_alone(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
     path = record_path(str(cache))
-    assert open(path).read() == "config=" + str(tmp_path / "none.toml") + "\npath=/usr/bin:/bin\nruntime=/usr/sbin/runc\n"
+    version, fingerprint = code_identity()
+    assert open(path).read() == (f"code={version} {fingerprint}\nconfig={tmp_path / 'none.toml'}\n"
+                                 "path=/usr/bin:/bin\nruntime=/usr/sbin/runc\n")
     assert os.stat(path).st_mode & 0o777 == 0o644 and os.stat(cache).st_mode & 0o777 == 0o700
     inode = os.stat(path).st_ino
     remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
@@ -44,3 +48,12 @@ def test_an_untrusted_cache_dir_is_not_written(tmp_path):
     os.chmod(cache, 0o777)
     remember_runtime(str(cache), "/etc/cdishim/config.toml", "/usr/sbin/runc")
     assert not os.path.exists(record_path(str(cache)))
+
+
+def test_rewritten_by_other_code(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/bin")
+    cache = tmp_path / "cache"
+    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
+    monkeypatch.setattr(statcache, "_code_identity", ("9.9.9", 7))
+    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
+    assert open(record_path(str(cache))).read().startswith("code=9.9.9 7\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from cdishim.cdi.annotations import ANNOTATION_PREFIX
 from cdishim.cdi.hostdevices import host_device_info
 from cdishim.cdi.registry import Registry
 from cdishim.errors import CdishimError, quote
@@ -18,7 +19,7 @@ from cdishim.record import Record
 
 HEALTHY, UNHEALTHY = "Healthy", "Unhealthy"
 STRATEGIES = ("cdi-annotations", "cdi-cri", "both")
-ANNOTATION_PREFIX = "cdi.k8s.io/"
+
 MAX_KEY_NAME = 63  # the part of an annotation key after the prefix
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 

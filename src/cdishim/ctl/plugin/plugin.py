@@ -21,7 +21,7 @@ from concurrent import futures
 
 import grpc
 
-from cdishim.cdi.registry import load_registry
+from cdishim.cdi.cache import load_registry
 from cdishim.cdi.trust import SpecTrust
 from cdishim.ctl.plugin.devices import kind_devices
 from cdishim.ctl.plugin.service import DeviceList, DevicePluginService

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdishim.cdi.names import parse_qualified_name
-from cdishim.config import Config
 from cdishim.errors import RequestError
-from cdishim.shim.requests import gather_requests, remove_env_request
+from cdishim.injection.requests import gather_requests, remove_env_request
+from cdishim.settings import Settings
 
 GPU0, GPU1, NIC = "mock.com/gpu=device_0", "mock.com/gpu=device_1", "x.com/nic=eth"
 CONTAINERD_POD = {"io.kubernetes.cri.sandbox-id": "abc", "io.kubernetes.cri.container-type": "container"}
@@ -35,21 +35,21 @@ def oci(*env: str) -> dict:
     ("auto", {}, "XCDI_DEVICES=" + GPU0, (), False, False),
 ])
 def test_policy_table(policy, annotations, env, devices, honoured, refused):
-    requests = gather_requests(oci(env), annotations, Config(env_requests=policy))
+    requests = gather_requests(oci(env), annotations, Settings(env_requests=policy))
     assert requests.devices == devices
     assert requests.env_honoured is honoured
     assert bool(requests.env_refusal) is refused
 
 
 def test_last_cdi_devices_wins():
-    requests = gather_requests(oci(f"CDI_DEVICES={GPU0}", f"CDI_DEVICES={GPU1}"), {}, Config())
+    requests = gather_requests(oci(f"CDI_DEVICES={GPU0}", f"CDI_DEVICES={GPU1}"), {}, Settings())
     assert requests.devices == (GPU1,)
 
 
 @pytest.mark.parametrize("value", [f"{GPU0},", f" {GPU0}", "gpu0", f"{GPU0},,{GPU1}"])
 def test_malformed_env_request_names_the_variable(value):
     with pytest.raises(RequestError, match=r"^env CDI_DEVICES: invalid CDI device name"):
-        gather_requests(oci(f"CDI_DEVICES={value}"), {}, Config())
+        gather_requests(oci(f"CDI_DEVICES={value}"), {}, Settings())
 
 
 @pytest.mark.parametrize("allowed, devices, ok", [
@@ -63,15 +63,15 @@ def test_malformed_env_request_names_the_variable(value):
 def test_allowed_kinds(allowed, devices, ok):
     annotations = {"cdi.k8s.io/a": ",".join(devices)}
     if ok:
-        assert gather_requests(oci(), annotations, Config(allowed_kinds=allowed)).devices == tuple(devices)
+        assert gather_requests(oci(), annotations, Settings(allowed_kinds=allowed)).devices == tuple(devices)
     else:
         with pytest.raises(RequestError, match=r"not allowed: allowed-kinds is"):
-            gather_requests(oci(), annotations, Config(allowed_kinds=allowed))
+            gather_requests(oci(), annotations, Settings(allowed_kinds=allowed))
 
 
 def test_allowed_kinds_applies_to_env_requests_too():
     with pytest.raises(RequestError, match=NIC):
-        gather_requests(oci(f"CDI_DEVICES={NIC}"), {}, Config(allowed_kinds=("mock.com/*",)))
+        gather_requests(oci(f"CDI_DEVICES={NIC}"), {}, Settings(allowed_kinds=("mock.com/*",)))
 
 
 def test_remove_env_request_keeps_the_rest():
@@ -83,20 +83,20 @@ def test_remove_env_request_keeps_the_rest():
 def test_annotation_value_size_limit_names_the_key():
     value = ",".join(f"mock.com/gpu=device_{n}" for n in range(20))
     with pytest.raises(RequestError, match=r'^annotation "cdi.k8s.io/big": value is larger than max-annotation-bytes \(64\)$'):
-        gather_requests(oci(), {"cdi.k8s.io/big": value}, Config(max_annotation_bytes=64))
-    assert len(gather_requests(oci(), {"cdi.k8s.io/big": value}, Config()).devices) == 20
+        gather_requests(oci(), {"cdi.k8s.io/big": value}, Settings(max_annotation_bytes=64))
+    assert len(gather_requests(oci(), {"cdi.k8s.io/big": value}, Settings()).devices) == 20
 
 
 def test_env_value_size_limit():
     with pytest.raises(RequestError, match=r"^env CDI_DEVICES: value is larger than max-annotation-bytes"):
-        gather_requests(oci(f"CDI_DEVICES={GPU0},{GPU1}"), {}, Config(max_annotation_bytes=20))
+        gather_requests(oci(f"CDI_DEVICES={GPU0},{GPU1}"), {}, Settings(max_annotation_bytes=20))
 
 
 def test_device_count_limit_counts_unique_devices_from_both_sources():
     annotations = {"cdi.k8s.io/a": f"{GPU0},{GPU1}", "cdi.k8s.io/b": GPU0}
-    assert len(gather_requests(oci(f"CDI_DEVICES={GPU1}"), annotations, Config(max_devices_per_request=2)).devices) == 2
+    assert len(gather_requests(oci(f"CDI_DEVICES={GPU1}"), annotations, Settings(max_devices_per_request=2)).devices) == 2
     with pytest.raises(RequestError, match=r"^3 CDI devices requested; max-devices-per-request is 2$"):
-        gather_requests(oci(f"CDI_DEVICES={NIC}"), annotations, Config(max_devices_per_request=2))
+        gather_requests(oci(f"CDI_DEVICES={NIC}"), annotations, Settings(max_devices_per_request=2))
 
 
 # Spelling tricks must not turn an env request into an honoured one, nor let a kind past allowed-kinds.
@@ -105,7 +105,7 @@ def test_device_count_limit_counts_unique_devices_from_both_sources():
     f"CDI_DEVICES\t={GPU0}", f"CDI\u200b_DEVICES={GPU0}", f"\u0421DI_DEVICES={GPU0}",  # zero-width space, Cyrillic C
 ])
 def test_env_name_look_alikes_request_nothing(entry):
-    requests = gather_requests(oci(entry), {}, Config(env_requests="always"))
+    requests = gather_requests(oci(entry), {}, Settings(env_requests="always"))
     assert requests.devices == () and not requests.env_honoured
 
 
@@ -115,7 +115,7 @@ def test_env_name_look_alikes_request_nothing(entry):
     {"io.kubernetes.cri-o.SandboxID": "x"},
 ])
 def test_kubernetes_marker_alone_is_enough_to_refuse(annotations):
-    requests = gather_requests(oci(f"CDI_DEVICES={GPU0}"), annotations, Config())
+    requests = gather_requests(oci(f"CDI_DEVICES={GPU0}"), annotations, Settings())
     assert requests.devices == () and requests.env_refusal
 
 
@@ -127,19 +127,19 @@ def test_kubernetes_marker_alone_is_enough_to_refuse(annotations):
 ])
 def test_allowed_kinds_cannot_be_sidestepped(device):
     with pytest.raises(RequestError):
-        gather_requests(oci(), {"cdi.k8s.io/a": device}, Config(allowed_kinds=("mock.com/*",)))
+        gather_requests(oci(), {"cdi.k8s.io/a": device}, Settings(allowed_kinds=("mock.com/*",)))
     with pytest.raises(RequestError):
-        gather_requests(oci(f"CDI_DEVICES={device}"), {}, Config(allowed_kinds=("mock.com/*",)))
+        gather_requests(oci(f"CDI_DEVICES={device}"), {}, Settings(allowed_kinds=("mock.com/*",)))
 
 
 def test_duplicate_keys_in_config_json_cannot_smuggle_a_request(tmp_path):
     """Two "annotations" objects: JSON decoding keeps the last, and so does runc."""
-    from cdishim.oci.bundle import load_config
+    from cdishim.oci.bundle import load_config_json
 
     path = tmp_path / "config.json"
     path.write_text(f'{{"annotations": {{"cdi.k8s.io/a": "other.com/x=y"}}, "annotations": {{"cdi.k8s.io/a": "{GPU0}"}}}}')
-    config = load_config(str(path))
-    assert gather_requests(config, config["annotations"], Config(allowed_kinds=("mock.com/*",))).devices == (GPU0,)
+    config = load_config_json(str(path))
+    assert gather_requests(config, config["annotations"], Settings(allowed_kinds=("mock.com/*",))).devices == (GPU0,)
 
 request_text = st.text(alphabet="mock.com/gpu=device_01,é =\t", max_size=30)
 
@@ -152,7 +152,7 @@ request_text = st.text(alphabet="mock.com/gpu=device_01,é =\t", max_size=30)
        st.sampled_from(["auto", "always", "never"]),
        st.one_of(st.none(), st.lists(st.sampled_from(["mock.com/*", "x.com/y", "*"]), max_size=2).map(tuple)))
 def test_requests_are_valid_names_or_a_request_error(annotations, env, policy, allowed):
-    config = Config(env_requests=policy, allowed_kinds=allowed)
+    config = Settings(env_requests=policy, allowed_kinds=allowed)
     try:
         requests = gather_requests({"process": {"env": env}}, annotations, config)
     except RequestError as err:

@@ -8,18 +8,15 @@ an error, so that a typo never silently changes nothing.
 Parsing TOML imports ``tomllib`` and with it ``re``: ~16 ms on a small node,
 on every container start. So the parsed values are cached in
 ``$CDISHIM_CACHE_DIR/config.marshal`` (default ``/run/cdishim``), keyed on
-the file's path and ``(dev, inode, size, mtime_ns, ctime_ns)``, and trusted
-only when private to the effective user. These are the same rules as the
-registry cache (`cdishim.cdi.cache`).
+the code, the file's path and its stamp (`cdishim.statcache`).
 """
 
 from __future__ import annotations
 
-import marshal
 import os
 
-from cdishim.errors import ConfigError, quote
-from cdishim.fsutil import is_racy, private_directory, read_private_file, replace_file
+from cdishim import defaults, statcache
+from cdishim.errors import SettingsError, quote
 from cdishim.record import Record
 
 TYPE_CHECKING = False
@@ -28,29 +25,26 @@ if TYPE_CHECKING:
 
     from cdishim.cdi.trust import SpecTrust
 
-DEFAULT_CONFIG_PATH = "/etc/cdishim/config.toml"
-DEFAULT_CACHE_DIR = "/run/cdishim"
 _CACHE_NAME = "config.marshal"
-_CACHE_FORMAT = 4
 LOG_LEVELS = ("debug", "info", "warning", "error")
 ENV_REQUEST_POLICIES = ("auto", "always", "never")
 
 
-class Config(Record):
+class Settings(Record):
     """Settings of the runtime shim and the tools."""
 
     runtimes: tuple[str, ...] = ("runc", "crun")
-    spec_dirs: tuple[str, ...] = ("/etc/cdi", "/var/run/cdi")
+    spec_dirs: tuple[str, ...] = defaults.SPEC_DIRS
     log_file: str = ""
     log_level: str = "warning"
-    annotation_prefixes: tuple[str, ...] = ("cdi.k8s.io/",)
-    cache_dir: str = DEFAULT_CACHE_DIR
+    annotation_prefixes: tuple[str, ...] = (defaults.ANNOTATION_PREFIX,)
+    cache_dir: str = defaults.CACHE_DIR
     env_requests: str = "auto"  # when CDI_DEVICES in the container's env is honoured
     allowed_kinds: tuple[str, ...] | None = None  # globs of requestable kinds; None: any, (): none
     wrap_hooks: bool = True  # run CDI hooks through `cdishim-hook exec`
     hook_program: str = ""  # cdishim-hook; empty: the one installed next to cdishim
-    trust_spec_files: str = "root-owned"  # or "any" (see cdishim.cdi.trust)
-    max_spec_bytes: int = 4 * 1024 * 1024
+    trust_spec_files: str = defaults.TRUST_POLICY  # or "any" (see cdishim.cdi.trust)
+    max_spec_bytes: int = defaults.MAX_SPEC_BYTES
     max_devices_per_request: int = 128
     max_annotation_bytes: int = 16 * 1024
 
@@ -61,7 +55,7 @@ class Config(Record):
         return SpecTrust(policy=self.trust_spec_files, max_bytes=self.max_spec_bytes)
 
 
-# TOML key -> (Config field, value type: str, list (of non-empty strings) or bool)
+# TOML key -> (Settings field, value type: str, list (of non-empty strings) or bool)
 _KEYS: dict[str, tuple[str, type]] = {
     "runtimes": ("runtimes", list),
     "spec-dirs": ("spec_dirs", list),
@@ -81,14 +75,14 @@ _KEYS: dict[str, tuple[str, type]] = {
 _TYPE_NAMES = {str: "a string", bool: "a boolean", int: "a positive integer"}
 
 
-def config_path() -> str:
+def settings_file() -> str:
     """The configuration file in effect."""
-    return os.environ.get("CDISHIM_CONFIG") or DEFAULT_CONFIG_PATH
+    return os.environ.get("CDISHIM_CONFIG") or defaults.SETTINGS_FILE
 
 
-def load_config(path: str | None = None) -> Config:
+def load_settings(path: str | None = None) -> Settings:
     """Read the configuration, applying environment overrides."""
-    path = path or config_path()
+    path = path or settings_file()
     values = _read_values(path)
     spec_dirs = os.environ.get("CDI_SPEC_DIRS")
     if spec_dirs:
@@ -96,46 +90,31 @@ def load_config(path: str | None = None) -> Config:
     cache_dir = os.environ.get("CDISHIM_CACHE_DIR")
     if cache_dir is not None:
         values["cache_dir"] = cache_dir
-    return Config(**values)
+    return Settings(**values)
 
 
 def _read_values(path: str) -> dict[str, Any]:
-    """The file's settings: from the cache when the file is unchanged, else parsed."""
+    """The file's settings: from the cache when the file and the code are unchanged, else parsed."""
     try:
         handle = open(path, "rb")
     except FileNotFoundError:
         return {}
     except OSError as err:
-        raise ConfigError(f"cannot read config {quote(path)}: {err.strerror or err}") from None
+        raise SettingsError(f"cannot read config {quote(path)}: {err.strerror or err}") from err
     with handle:
-        info = os.fstat(handle.fileno())
-        key = (_CACHE_FORMAT, path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-        cache_dir = os.environ.get("CDISHIM_CACHE_DIR", DEFAULT_CACHE_DIR)
-        cached = _cached_values(cache_dir, key)
-        if cached is not None:
+        file_stamp = statcache.stamp(path, os.fstat(handle.fileno()))
+        key = statcache.make_key(settings_file=path, stamp=file_stamp)
+        cache_dir = os.environ.get("CDISHIM_CACHE_DIR", defaults.CACHE_DIR)
+        cached = statcache.load_value(cache_dir, _CACHE_NAME, key)
+        if isinstance(cached, dict):
             return cached
         try:
             data = handle.read()
         except OSError as err:
-            raise ConfigError(f"cannot read config {quote(path)}: {err.strerror or err}") from None
+            raise SettingsError(f"cannot read config {quote(path)}: {err.strerror or err}") from err
     values = _parse(path, data)
-    if cache_dir and not is_racy(info.st_mtime_ns, info.st_ctime_ns) and private_directory(cache_dir):
-        try:
-            replace_file(os.path.join(cache_dir, _CACHE_NAME), marshal.dumps((key, values)), 0o600)
-        except OSError:
-            pass
+    statcache.store_value(cache_dir, _CACHE_NAME, key, values, [file_stamp])
     return values
-
-
-def _cached_values(cache_dir: str, key: tuple[Any, ...]) -> dict[str, Any] | None:
-    data = read_private_file(cache_dir, os.path.join(cache_dir, _CACHE_NAME)) if cache_dir else None
-    if data is None:
-        return None
-    try:
-        cached_key, values = marshal.loads(data)
-    except (ValueError, EOFError, TypeError):
-        return None
-    return values if cached_key == key and isinstance(values, dict) else None
 
 
 def _parse(path: str, data: bytes) -> dict[str, Any]:
@@ -144,24 +123,24 @@ def _parse(path: str, data: bytes) -> dict[str, Any]:
     try:
         document = tomllib.loads(data.decode())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"config {quote(path)}: {err}") from None
+        raise SettingsError(f"config {quote(path)}: {err}") from err
     values: dict[str, Any] = {}
     for key, value in document.items():
         if key not in _KEYS:
-            raise ConfigError(f"config {quote(path)}: unknown key {quote(key)}")
+            raise SettingsError(f"config {quote(path)}: unknown key {quote(key)}")
         field, kind = _KEYS[key]
         if kind is list:
             if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-                raise ConfigError(f"config {quote(path)}: {key} must be a list of non-empty strings")
+                raise SettingsError(f"config {quote(path)}: {key} must be a list of non-empty strings")
             value = tuple(value)
         elif not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value <= 0)):
-            raise ConfigError(f"config {quote(path)}: {key} must be {_TYPE_NAMES[kind]}")
+            raise SettingsError(f"config {quote(path)}: {key} must be {_TYPE_NAMES[kind]}")
         values[field] = value
-    level = values.get("log_level", Config.log_level)
+    level = values.get("log_level", Settings.log_level)
     if level not in LOG_LEVELS:
-        raise ConfigError(f"config {quote(path)}: log-level must be one of {', '.join(LOG_LEVELS)}")
-    if values.get("trust_spec_files", Config.trust_spec_files) not in ("root-owned", "any"):
-        raise ConfigError(f"config {quote(path)}: trust-spec-files must be one of root-owned, any")
-    if values.get("env_requests", Config.env_requests) not in ENV_REQUEST_POLICIES:
-        raise ConfigError(f"config {quote(path)}: env-requests must be one of {', '.join(ENV_REQUEST_POLICIES)}")
+        raise SettingsError(f"config {quote(path)}: log-level must be one of {', '.join(LOG_LEVELS)}")
+    if values.get("trust_spec_files", Settings.trust_spec_files) not in ("root-owned", "any"):
+        raise SettingsError(f"config {quote(path)}: trust-spec-files must be one of root-owned, any")
+    if values.get("env_requests", Settings.env_requests) not in ENV_REQUEST_POLICIES:
+        raise SettingsError(f"config {quote(path)}: env-requests must be one of {', '.join(ENV_REQUEST_POLICIES)}")
     return values

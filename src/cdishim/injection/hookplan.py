@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import os
 
+from cdishim import defaults
 from cdishim.cdi.model import ContainerEdits, Hook, NetDevice
 from cdishim.errors import ApplyError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from cdishim.oci.runtime import RuntimeFacts
+    from cdishim.settings import Settings
 
-WRAPPER_ENV = ("PATH=/usr/sbin:/usr/bin:/sbin:/bin",)
+WRAPPER_ENV = (f"PATH={defaults.SAFE_PATH}",)
 TIMEOUT_GRACE_S = 2
 HOOK_PROGRAM_NAME = "cdishim-hook"
 
@@ -51,11 +53,17 @@ def netdev_hook(device: NetDevice, program: str) -> Hook:
                 args=(program, "netdev", "--host-if", device.host_interface_name, "--name", device.name))
 
 
-def plan_hooks(edits: ContainerEdits, program: str, wrap: bool,
-               runtime_applies_net_devices: Callable[[], bool]) -> ContainerEdits:
-    """*edits* with wrapped hooks and, when the runtime needs them, netdev hooks."""
-    hooks = tuple(wrap_hook(hook, program) for hook in edits.hooks) if wrap else edits.hooks
-    if edits.net_devices and not runtime_applies_net_devices():
+def plan_hooks(edits: ContainerEdits, settings: Settings, facts: RuntimeFacts) -> ContainerEdits:
+    """*edits* with wrapped hooks and, when the runtime needs them, netdev hooks.
+
+    Edits without hooks or netDevices (the common case) come back as they
+    are, with nothing looked up.
+    """
+    if not edits.hooks and not edits.net_devices:
+        return edits
+    program = settings.hook_program or default_hook_program(facts.cdishim_program)
+    hooks = tuple(wrap_hook(hook, program) for hook in edits.hooks) if settings.wrap_hooks else edits.hooks
+    if edits.net_devices and not facts.applies_net_devices():
         hooks += tuple(netdev_hook(device, program) for device in edits.net_devices)
     if hooks == edits.hooks:
         return edits

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 from cdishim.cdi.annotations import devices_from_annotations
 from cdishim.cdi.names import parse_qualified_name
-from cdishim.config import Config
 from cdishim.errors import InvalidNameError, RequestError, quote
 from cdishim.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
+
+    from cdishim.settings import Settings
 
 ENV_REQUEST = "CDI_DEVICES"
 
@@ -86,35 +88,43 @@ def check_allowed_kinds(devices: list[str], allowed: tuple[str, ...] | None) -> 
         raise RequestError(f"CDI devices {', '.join(refused)} not allowed: allowed-kinds is {', '.join(allowed) or 'empty'}")
 
 
-def check_sizes(annotations: dict[str, Any], env_value: str | None, config: Config) -> None:
+def check_sizes(annotations: dict[str, Any], env_value: str | None, settings: Settings) -> None:
     """Refuse request values above ``max-annotation-bytes`` before parsing them."""
-    limit = config.max_annotation_bytes
+    limit = settings.max_annotation_bytes
     for key, value in annotations.items():
-        if isinstance(key, str) and key.startswith(config.annotation_prefixes) and isinstance(value, str) \
+        if isinstance(key, str) and key.startswith(settings.annotation_prefixes) and isinstance(value, str) \
                 and len(value.encode()) > limit:
             raise RequestError(f"annotation {quote(key)}: value is larger than max-annotation-bytes ({limit})")
     if env_value is not None and len(env_value.encode()) > limit:
         raise RequestError(f"env {ENV_REQUEST}: value is larger than max-annotation-bytes ({limit})")
 
 
-def gather_requests(oci: dict[str, Any], annotations: dict[str, Any], config: Config) -> Requests:
-    """The devices *oci* asks for, under *config*'s policies and limits."""
+def gather_requests(
+    oci: dict[str, Any], annotations: dict[str, Any], settings: Settings, extra: Sequence[str] = ()
+) -> Requests:
+    """The devices *oci* asks for, under *settings*' policies and limits.
+
+    *extra* are qualified names asked for besides the OCI spec's own requests
+    (the dry run's command-line names); they come last and obey the same
+    limits and ``allowed-kinds``.
+    """
     value = env_request(oci)
-    check_sizes(annotations, value, config)
-    devices = devices_from_annotations(annotations, config.annotation_prefixes)
+    check_sizes(annotations, value, settings)
+    devices = devices_from_annotations(annotations, settings.annotation_prefixes)
     honoured, refusal = False, ""
     if value is not None:
-        if config.env_requests == "never":
+        if settings.env_requests == "never":
             refusal = "env-requests is never"
-        elif config.env_requests == "auto" and is_kubernetes_container(annotations):
+        elif settings.env_requests == "auto" and is_kubernetes_container(annotations):
             refusal = "a Kubernetes container asks for devices through the device plugin, not the env"
         else:
             honoured = True
             devices.extend(d for d in devices_from_env(value) if d not in devices)
-    if len(devices) > config.max_devices_per_request:
+    devices.extend(d for d in dict.fromkeys(extra) if d not in devices)
+    if len(devices) > settings.max_devices_per_request:
         raise RequestError(f"{len(devices)} CDI devices requested; max-devices-per-request is "
-                           f"{config.max_devices_per_request}")
-    check_allowed_kinds(devices, config.allowed_kinds)
+                           f"{settings.max_devices_per_request}")
+    check_allowed_kinds(devices, settings.allowed_kinds)
     return Requests(devices=tuple(devices), env_honoured=honoured, env_refusal=refusal)
 
 

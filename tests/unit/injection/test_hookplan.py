@@ -1,0 +1,99 @@
+"""The hook plan: CDI hooks wrapped, netdev hooks added only when the runtime needs them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cdishim.cdi.model import ContainerEdits, Hook, NetDevice
+from cdishim.errors import ApplyError
+from cdishim.hooks.wrapper import parse_args
+from cdishim.injection.hookplan import WRAPPER_ENV, default_hook_program, plan_hooks, wrap_hook
+from cdishim.oci.runtime import RuntimeFacts
+from cdishim.settings import Settings
+
+PROGRAM = "/bin/true"  # any executable stands in for cdishim-hook here
+VENDOR = Hook(hook_name="createContainer", path="/usr/bin/vendor-hook", args=("vendor-hook", "--flag"),
+              env=("A=1", "LD_PRELOAD=/x.so"), timeout=5)
+NET = NetDevice(host_interface_name="eth1", name="net0")
+WRAPPING = Settings(hook_program=PROGRAM)
+
+
+class Facts(RuntimeFacts):
+    """Runtime facts with a given answer to "does the runtime move netDevices itself?"."""
+
+    def __init__(self, applies: bool | None = True) -> None:
+        super().__init__(("runc",), "/usr/bin/cdishim", runtime="/usr/sbin/runc")
+        self.applies = applies
+
+    def applies_net_devices(self) -> bool:
+        if self.applies is None:
+            raise AssertionError("runc features should not run")
+        return self.applies
+
+
+def test_vendor_hook_is_wrapped_with_env_as_arguments():
+    edits = plan_hooks(ContainerEdits(hooks=(VENDOR,)), WRAPPING, Facts())
+    assert edits.hooks == (Hook(
+        hook_name="createContainer", path=PROGRAM, env=WRAPPER_ENV, timeout=7,
+        args=(PROGRAM, "exec", "--timeout", "5", "--env", "A=1", "--env", "LD_PRELOAD=/x.so", "--",
+              "/usr/bin/vendor-hook", "vendor-hook", "--flag")),)
+
+
+def test_no_wrapping_when_disabled():
+    edits = ContainerEdits(hooks=(VENDOR,))
+    assert plan_hooks(edits, Settings(hook_program="/nonexistent", wrap_hooks=False), Facts()) is edits
+
+
+@pytest.mark.parametrize("applies, expected", [(True, ()), (False, (
+    Hook(hook_name="createRuntime", path=PROGRAM, env=WRAPPER_ENV,
+         args=(PROGRAM, "netdev", "--host-if", "eth1", "--name", "net0")),))])
+def test_netdev_hook_only_for_runtimes_that_need_it(applies, expected):
+    edits = plan_hooks(ContainerEdits(net_devices=(NET,)), WRAPPING, Facts(applies))
+    assert edits.hooks == expected
+    assert edits.net_devices == (NET,)
+
+
+def test_runtime_features_are_not_asked_without_net_devices():
+    plan_hooks(ContainerEdits(hooks=(VENDOR,)), WRAPPING, Facts(applies=None))
+
+
+def test_nothing_is_looked_up_without_hooks_or_net_devices():
+    class Unused(RuntimeFacts):
+        @property
+        def cdishim_program(self) -> str:
+            raise AssertionError("no lookup for edits without hooks")
+
+    edits = ContainerEdits(env=("A=1",))
+    assert plan_hooks(edits, Settings(), Unused(("runc",), "/x")) is edits
+
+
+def test_missing_hook_program_is_an_error():
+    with pytest.raises(ApplyError, match='hook program "/nonexistent/cdishim-hook" is not executable'):
+        plan_hooks(ContainerEdits(hooks=(VENDOR,)), Settings(hook_program="/nonexistent/cdishim-hook"), Facts())
+
+
+def test_default_hook_program_is_next_to_cdishim(tmp_path):
+    assert default_hook_program("/usr/bin/cdishim") == "/usr/bin/cdishim-hook"
+    (tmp_path / "cdishim-hook").write_text("#!/bin/sh\n")
+    (tmp_path / "cdishim-hook").chmod(0o755)
+    facts = RuntimeFacts(("runc",), lambda: str(tmp_path / "cdishim"))  # located only when needed
+    edits = plan_hooks(ContainerEdits(hooks=(VENDOR,)), Settings(), facts)
+    assert edits.hooks[0].path == str(tmp_path / "cdishim-hook")
+
+
+# Hook fields as a spec may give them: any text, including what looks like the wrapper's own options.
+texts = st.one_of(st.sampled_from(["--", "--env", "--timeout", "-h", "--env=A=1", "=", ""]), st.text(max_size=12))
+env_entries = st.builds(lambda key, value: f"{key}={value}",
+                        st.one_of(st.sampled_from(["--", "--timeout", "A"]), st.text(min_size=1, max_size=8).filter(
+                            lambda key: "=" not in key)), texts)
+
+
+@given(path=st.sampled_from(["/usr/bin/hook", "/--", "/opt/a b/hook"]), args=st.lists(texts, max_size=5),
+       env=st.lists(env_entries, max_size=4), timeout=st.one_of(st.none(), st.integers(1, 2**31 - 1)))
+def test_the_wrapped_argv_round_trips_through_the_wrapper_parser(path, args, env, timeout):
+    hook = Hook(hook_name="createContainer", path=path, args=tuple(args), env=tuple(env), timeout=timeout)
+    wrapped = wrap_hook(hook, PROGRAM)
+    assert wrapped.args[:2] == (PROGRAM, "exec")
+    assert parse_args(list(wrapped.args[2:])) == (path, list(args), list(env), timeout)
