@@ -2,7 +2,8 @@
 
 Every error a user can cause (bad spec, bad request, bad config.json) is a
 `CdishimError`. Programs turn it into one line on stderr at their edge; any
-other exception is a bug and is reported with a traceback only when debugging.
+other exception is a bug. With ``CDISHIM_DEBUG`` set, both come with their
+traceback, and errors raised while handling another keep it as their cause.
 """
 
 
@@ -44,6 +45,37 @@ class RuntimeLookupError(CdishimError):
 
 class HookError(CdishimError):
     """A hook could not do its job; the message says which path or interface."""
+
+
+class UsageError(CdishimError):
+    """A command-line argument of a tool is wrong; the message names it."""
+
+
+class EngineConfigError(CdishimError):
+    """A container engine's config file cannot be understood or edited safely."""
+
+
+class FileWriteError(CdishimError):
+    """A file a tool writes for the operator could not be read or replaced."""
+
+
+class MissingDependencyError(CdishimError):
+    """An optional dependency a command needs is not installed."""
+
+
+def debugging() -> bool:
+    """Whether ``CDISHIM_DEBUG`` asks for tracebacks."""
+    import os
+
+    return bool(os.environ.get("CDISHIM_DEBUG"))
+
+
+def show_traceback_when_debugging() -> None:
+    """Print the exception being handled, with its causes, when `debugging`."""
+    if debugging():
+        import traceback
+
+        traceback.print_exc()
 
 
 def quote(text: str) -> str:

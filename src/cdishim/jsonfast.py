@@ -6,10 +6,14 @@ paid on every container start just to read config.json. The C scanner and
 encoder those modules wrap (``_json``) do the same work without them.
 
 Results are the same as ``json.loads`` / ``json.dumps(..., ensure_ascii=False,
-separators=(",", ":"))``; a property test holds the two together. Where
-``_json`` is missing (another Python implementation), ``json`` is used.
-Errors come from ``json``: bad input is decoded again by it, so the message
-is the usual one.
+separators=(",", ":"))``; a property test holds the two together on every
+supported interpreter. ``_json`` is an internal module, so it is used only
+after a self-test at import shows it behaves as expected; otherwise (another
+Python implementation, an internal that changed) ``json`` is used instead.
+
+Errors come from ``json``: input the scanner refuses is decoded again by
+``json`` (without the object hook), so the message is the usual one and an
+object hook runs exactly once per object on every path.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    PairsHook = Callable[[list[tuple[str, Any]]], Any]
 
 try:
     import _json
@@ -37,26 +43,52 @@ class _ScannerContext:
     parse_int = int
     parse_constant = staticmethod(_CONSTANTS.__getitem__)
 
-    def __init__(self, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None) -> None:
+    def __init__(self, object_pairs_hook: PairsHook | None) -> None:
         self.object_pairs_hook = object_pairs_hook
 
 
-def loads(data: bytes | str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
-    """Decode one JSON document (bytes are UTF-8). Raises ``ValueError``."""
+class _HookFailed(Exception):
+    """Carries an exception raised by the caller's object hook through the scanner."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def loads(data: bytes | str, object_pairs_hook: PairsHook | None = None) -> Any:
+    """Decode one JSON document (bytes are UTF-8). Raises ``ValueError``.
+
+    An exception raised by *object_pairs_hook* propagates as it is.
+    """
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
-    if _json is not None:
+    if _json is None:
+        import json
+
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
+    try:
+        return _scan_document(text, _guarded(object_pairs_hook) if object_pairs_hook else None)
+    except _HookFailed as failed:
+        raise failed.error from None
+    except Exception as err:
+        # The C scanner raises through json.decoder, which it imports itself:
+        # only bad input pays for the import. The hook does not run again.
+        import json
+
+        json.loads(text)
+        raise ValueError(f"JSON decoders disagree on this document ({type(err).__name__})") from err
+
+
+def _guarded(hook: PairsHook) -> PairsHook:
+    def call(pairs: list[tuple[str, Any]]) -> Any:
         try:
-            return _scan_document(text, object_pairs_hook)
-        except Exception:  # noqa: BLE001 - json below reports it properly
-            # The C scanner raises its errors through json.decoder, which it
-            # only finds when already imported; bad input pays for the import.
-            pass
-    import json
+            return hook(pairs)
+        except Exception as err:
+            raise _HookFailed(err) from err
 
-    return json.loads(text, object_pairs_hook=object_pairs_hook)
+    return call
 
 
-def _scan_document(text: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None) -> Any:
+def _scan_document(text: str, object_pairs_hook: PairsHook | None) -> Any:
     scan = _json.make_scanner(_ScannerContext(object_pairs_hook))
     start = len(text) - len(text.lstrip(_WHITESPACE))
     value, end = scan(text, start)  # StopIteration: no value at start
@@ -77,3 +109,22 @@ def dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     encode = _json.make_encoder({}, _unsupported, _json.encode_basestring, None, ":", ",", False, False, True)
     return "".join(encode(value, 0))
+
+
+_SELF_TEST_TEXT = '{"a":[1,-2.5,"\u00e9\\n\\"",null,true,false,{}],"b":{"c":[]},"d":1e400}'
+_SELF_TEST_VALUE = {"a": [1, -2.5, "\u00e9\n\"", None, True, False, {}], "b": {"c": []}, "d": float("inf")}
+_SELF_TEST_DUMP = '{"a":[1,-2.5,"\u00e9\\n\\"",null,true,false,{}],"b":{"c":[]},"d":Infinity}'
+
+
+def _internals_work() -> bool:
+    """Whether ``_json`` decodes and encodes a sample exactly as ``json`` would."""
+    try:
+        return (_scan_document(_SELF_TEST_TEXT, None) == _SELF_TEST_VALUE
+                and _scan_document(_SELF_TEST_TEXT, dict) == _SELF_TEST_VALUE
+                and dumps(_SELF_TEST_VALUE) == _SELF_TEST_DUMP)
+    except Exception:  # noqa: BLE001 - any surprise means: do not use the internals
+        return False
+
+
+if _json is not None and not _internals_work():
+    _json = None  # type: ignore[assignment]

@@ -83,3 +83,64 @@ except ValueError as err:
     except ValueError as err:
         expected = f"{type(err).__name__} {err}"
     assert fresh_process(code) == expected
+
+
+class CountingHook:
+    """An object hook that counts its calls and refuses duplicate keys, as the spec decoder's does."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, pairs):
+        self.calls += 1
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise KeyError("duplicate")
+        return dict(pairs)
+
+
+@pytest.mark.parametrize(
+    "text, objects, error",
+    [
+        ('{"a": {"b": {}}, "c": [{}, {}]}', 5, None),  # decoded: once per object
+        ('{"a": {"b": 1, "b": 2}, "c": {}}', 1, KeyError),  # the hook's own error, raised once, as it is
+        ('{"a": {}, "b": {}, "c": ', 2, ValueError),  # malformed: json words it, the hook does not run again
+        ('{"a": {}} {"b": {}}', 2, ValueError),  # extra data after two objects
+    ],
+)
+def test_the_object_hook_runs_once_per_object_on_every_path(text, objects, error):
+    hook = CountingHook()
+    if error is None:
+        jsonfast.loads(text, object_pairs_hook=hook)
+    else:
+        with pytest.raises(error):
+            jsonfast.loads(text, object_pairs_hook=hook)
+    assert hook.calls == objects
+
+
+def test_the_internals_pass_their_self_test_here():
+    """On every supported CPython the C accelerator is used (else create would import json)."""
+    assert jsonfast._json is not None and jsonfast._internals_work()
+
+
+def test_internals_that_misbehave_are_not_used(monkeypatch):
+    class Changed:
+        """A _json whose scanner returns something else than json would."""
+
+        make_encoder = staticmethod(jsonfast._json.make_encoder)
+        encode_basestring = staticmethod(jsonfast._json.encode_basestring)
+
+        @staticmethod
+        def make_scanner(context):
+            return lambda text, start: ({"changed": True}, len(text))
+
+    monkeypatch.setattr(jsonfast, "_json", Changed)
+    assert not jsonfast._internals_work()
+
+
+def test_without_internals_json_does_the_work(monkeypatch):
+    monkeypatch.setattr(jsonfast, "_json", None)
+    hook = CountingHook()
+    assert jsonfast.loads('{"a": [1, {"b": 2}]}', object_pairs_hook=hook) == {"a": [1, {"b": 2}]}
+    assert hook.calls == 2
+    assert jsonfast.dumps({"é": [1.5, None]}) == '{"é":[1.5,null]}'

@@ -46,3 +46,32 @@ def test_missing_and_unknown_fields():
 
 def test_repr():
     assert repr(Point(x=1, tags=("a",))) == "Point(x=1, y=0, tags=('a',))"
+
+
+def test_every_module_defining_a_record_postpones_annotations():
+    """`Record` reads field names from ``__annotations__`` without evaluating them: a module that
+    evaluated its annotations would import typing at run time, or fail on ``X | None`` before 3.10."""
+    import __future__
+
+    import importlib
+    import pkgutil
+
+    import cdishim
+    from cdishim.record import Record
+
+    modules = []
+    for info in pkgutil.walk_packages(cdishim.__path__, "cdishim."):
+        if ".v1beta1." in info.name:
+            continue  # generated gRPC modules (grpcio may be absent)
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError as err:
+            if err.name in ("grpc", "google"):
+                continue  # the device plugin's optional dependency
+            raise
+        defines_record = any(isinstance(value, type) and issubclass(value, Record) and value.__module__ == info.name
+                             for value in vars(module).values())
+        if defines_record:
+            modules.append(info.name)
+            assert getattr(module, "annotations", None) is __future__.annotations, info.name
+    assert len(modules) >= 8  # the walk found the model, settings, requests, ...

@@ -58,7 +58,7 @@ def load_document(data: bytes, fmt: str) -> Any:
         except _DuplicateKey as err:
             raise SpecError(str(err)) from None
         except (ValueError, UnicodeDecodeError) as err:
-            raise SpecError(f"malformed JSON: {err}") from None
+            raise SpecError(f"malformed JSON: {err}") from err
         except RecursionError:
             raise SpecError("malformed JSON: nested too deeply") from None
     from cdishim.cdi.yamlstrict import load_yaml

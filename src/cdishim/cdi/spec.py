@@ -102,7 +102,7 @@ def read_spec_bytes(path: str, trust: SpecTrust = DEFAULT_TRUST) -> bytes:
         _check_regular(path, os.stat(path))
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as err:
-        raise _read_error(path, err) from None
+        raise _read_error(path, err) from err
     try:
         info = os.fstat(fd)
         _check_regular(path, info)  # swapped since the stat
@@ -110,7 +110,7 @@ def read_spec_bytes(path: str, trust: SpecTrust = DEFAULT_TRUST) -> bytes:
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(trust.max_bytes + 1)
     except OSError as err:
-        raise _read_error(path, err) from None
+        raise _read_error(path, err) from err
     finally:
         os.close(fd)
     if len(data) > trust.max_bytes:

@@ -48,7 +48,7 @@ def to_utf8(data: bytes) -> bytes:
     try:
         return data.decode("utf-16").encode()
     except UnicodeError as err:
-        raise SpecError(f"malformed YAML: {err}") from None
+        raise SpecError(f"malformed YAML: {err}") from err
 
 
 def check_nesting(data: bytes) -> None:

@@ -76,13 +76,13 @@ def load_yaml(data: bytes) -> Any:
     try:
         document = loader.get_single_data()
     except yaml.YAMLError as err:
-        raise SpecError(f"malformed YAML: {' '.join(str(err).split())}") from None
+        raise SpecError(f"malformed YAML: {' '.join(str(err).split())}") from err
     except RecursionError:
         raise SpecError("malformed YAML: nested too deeply") from None
     except (SpecError, MemoryError):
         raise
-    except Exception as err:  # noqa: BLE001 - a value no constructor could build
-        raise SpecError(f"malformed YAML: {type(err).__name__}: {' '.join(str(err).split())}") from None
+    except Exception as err:
+        raise SpecError(f"malformed YAML: {type(err).__name__}: {' '.join(str(err).split())}") from err
     finally:
         loader.dispose()
     check_expansion(document, data)

@@ -13,7 +13,7 @@ import argparse
 import signal
 import threading
 
-from cdishim.errors import CdishimError
+from cdishim.errors import InvalidNameError, MissingDependencyError, UsageError
 
 EXAMPLE = """\
 example:
@@ -45,18 +45,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT; exit 0."""
     from cdishim.cdi.names import validate_kind
-    from cdishim.errors import InvalidNameError
     from cdishim.settings import load_settings
 
     for kind in args.kind:
         try:
             validate_kind(kind)
         except InvalidNameError as err:
-            raise CdishimError(f"--kind {kind}: {err}") from None
+            raise UsageError(f"--kind {kind}: {err}") from None
     try:
         from cdishim.ctl.plugin.plugin import run_plugins
     except ImportError as err:
-        raise CdishimError(f"the device plugin needs grpcio ({err}); install python3-grpcio") from None
+        raise MissingDependencyError(f"the device plugin needs grpcio ({err}); install python3-grpcio") from err
     settings = load_settings()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

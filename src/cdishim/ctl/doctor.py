@@ -13,7 +13,7 @@ from cdishim.ctl import checks
 from cdishim.ctl.engines import ENGINES
 from cdishim.ctl.locate import cdishim_program
 from cdishim.ctl.render import printable, to_json
-from cdishim.errors import CdishimError, quote
+from cdishim.errors import CdishimError, UsageError, quote
 
 EXAMPLE = """\
 examples:
@@ -42,7 +42,7 @@ def engine_configs(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or name not in ENGINES or not path:
-            raise CdishimError(f"--engine-config {quote(item)}: expected ENGINE=PATH with ENGINE one of "
+            raise UsageError(f"--engine-config {quote(item)}: expected ENGINE=PATH with ENGINE one of "
                                + ", ".join(ENGINES))
         configs[name] = path
     return configs

@@ -12,7 +12,7 @@ import difflib
 import os
 import time
 
-from cdishim.errors import CdishimError, quote
+from cdishim.errors import FileWriteError, quote
 from cdishim.fsutil import replace_file
 
 
@@ -24,7 +24,7 @@ def read_current(path: str) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as err:
-        raise CdishimError(f"cannot read {quote(path)}: {err.strerror or err}") from None
+        raise FileWriteError(f"cannot read {quote(path)}: {err.strerror or err}") from err
 
 
 def unified_diff(path: str, old: bytes | None, new: bytes) -> str:
@@ -67,5 +67,5 @@ def write_file(path: str, old: bytes | None, new: bytes, mode: int = 0o644, back
             os.makedirs(directory, exist_ok=True)
         replace_file(path, new, mode, owner, durable=True)
     except OSError as err:
-        raise CdishimError(f"cannot write {quote(err.filename or path)}: {err.strerror or err}") from None
+        raise FileWriteError(f"cannot write {quote(err.filename or path)}: {err.strerror or err}") from err
     return saved

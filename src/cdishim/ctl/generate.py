@@ -14,7 +14,7 @@ from cdishim.cdi.spec import parse_spec_document, spec_format
 from cdishim.ctl.filewrite import read_current, write_file
 from cdishim.ctl.render import render
 from cdishim.ctl.specbuilder import BIND_OPTIONS, NAME_STRATEGIES, SpecDescription, describe_host
-from cdishim.errors import CdishimError, SpecError, quote
+from cdishim.errors import SpecError, UsageError, quote
 
 EXAMPLE = """\
 example:
@@ -57,7 +57,7 @@ def output_format(output: str, requested: str | None) -> str:
     """The format to write: as requested, else from *output*'s extension, else yaml."""
     by_extension = spec_format(output) if output != "-" else None
     if requested and by_extension == "json" and requested != "json":
-        raise CdishimError(f"--output {quote(output)}: a .json spec file must use --format json")
+        raise UsageError(f"--output {quote(output)}: a .json spec file must use --format json")
     if output != "-" and by_extension is None:
         sys.stderr.write(f"cdishim-ctl: note: {quote(output)} does not end in .yaml or .json, "
                          "so it will not be read from a spec dir\n")
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         parse_spec_document(data, args.output if args.output != "-" else "<stdout>", fmt=fmt)
     except SpecError as err:
-        raise CdishimError(f"generated spec is invalid: {err}") from None
+        raise SpecError(f"generated spec is invalid: {err}") from None
     if args.output == "-":
         sys.stdout.write(data.decode())
         return 0
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"{args.output}: unchanged\n")
         return 0
     if current is not None and not args.force:
-        raise CdishimError(f"{quote(args.output)} exists and would change; use --force to replace it")
+        raise UsageError(f"{quote(args.output)} exists and would change; use --force to replace it")
     write_file(args.output, current, data)
     sys.stderr.write(f"wrote {args.output}\n")
     return 0

@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 
-from cdishim.errors import CdishimError
+from cdishim.errors import RuntimeLookupError
 
 
 def cdishim_program() -> str:
@@ -16,5 +16,5 @@ def cdishim_program() -> str:
         return sibling
     found = shutil.which("cdishim")
     if found is None:
-        raise CdishimError("cannot find the cdishim program; give its path with --runtime-path")
+        raise RuntimeLookupError("cannot find the cdishim program; give its path with --runtime-path")
     return os.path.abspath(found)

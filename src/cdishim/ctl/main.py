@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from cdishim import __version__
-from cdishim.errors import CdishimError
+from cdishim.errors import CdishimError, debugging, show_traceback_when_debugging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,13 +29,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except CdishimError as err:
+        show_traceback_when_debugging()
         sys.stderr.write(f"cdishim-ctl: {err}\n")
         return 1
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as err:  # a bug: one line, and the traceback only when debugging
-        if os.environ.get("CDISHIM_DEBUG"):
+        if debugging():
             raise
         sys.stderr.write(" ".join(f"cdishim-ctl: internal error: {type(err).__name__}: {err}".split()) + "\n")
         return 1

@@ -17,7 +17,7 @@ import stat
 from cdishim.cdi.decode import decode_spec
 from cdishim.cdi.names import validate_device_name, validate_kind
 from cdishim.cdi.versions import LATEST, minimum_required_version
-from cdishim.errors import CdishimError, InvalidNameError, quote
+from cdishim.errors import InvalidNameError, UsageError, quote
 from cdishim.record import Record
 
 TYPE_CHECKING = False
@@ -59,17 +59,17 @@ def _natural_key(path: str) -> list[Any]:
 def find_device_nodes(pattern: str) -> list[str]:
     """Device nodes matching *pattern*, in natural order; each must be a char or block device."""
     if not os.path.isabs(pattern):
-        raise CdishimError(f"--device-glob {quote(pattern)}: must be an absolute path")
+        raise UsageError(f"--device-glob {quote(pattern)}: must be an absolute path")
     paths = sorted(glob.glob(pattern), key=_natural_key)
     if not paths:
-        raise CdishimError(f"--device-glob {quote(pattern)}: no file matches")
+        raise UsageError(f"--device-glob {quote(pattern)}: no file matches")
     for path in paths:
         try:
             mode = os.lstat(path).st_mode
         except OSError as err:
-            raise CdishimError(f"device {quote(path)}: {err.strerror or err}") from None
+            raise UsageError(f"device {quote(path)}: {err.strerror or err}") from err
         if not (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)):
-            raise CdishimError(f"device {quote(path)}: not a device node")
+            raise UsageError(f"device {quote(path)}: not a device node")
     return paths
 
 
@@ -81,15 +81,15 @@ def name_devices(paths: list[str], strategy: str) -> list[HostDevice]:
         try:
             validate_device_name(name)
         except InvalidNameError as err:
-            raise CdishimError(f"device {quote(path)}: {err}; try --name-strategy index") from None
+            raise UsageError(f"device {quote(path)}: {err}; try --name-strategy index") from None
         if name == ALL_DEVICE:
-            raise CdishimError(f"device {quote(path)}: the name {quote(ALL_DEVICE)} is reserved; "
+            raise UsageError(f"device {quote(path)}: the name {quote(ALL_DEVICE)} is reserved; "
                                "try --name-strategy index")
         devices.append(HostDevice(name=name, index=index, path=path))
     names = [device.name for device in devices]
     for name in names:
         if names.count(name) > 1:
-            raise CdishimError(f"device name {quote(name)} matches more than one node; try --name-strategy index")
+            raise UsageError(f"device name {quote(name)} matches more than one node; try --name-strategy index")
     return devices
 
 
@@ -100,7 +100,7 @@ def expand(template: str, device: HostDevice) -> str:
     def substitute(match: re.Match[str]) -> str:
         key = match.group(1)
         if key not in values:
-            raise CdishimError(f"--device-mount {quote(template)}: unknown placeholder {{{key}}}; "
+            raise UsageError(f"--device-mount {quote(template)}: unknown placeholder {{{key}}}; "
                                "use {name} or {index}")
         return values[key]
 
@@ -113,7 +113,7 @@ def split_mount(argument: str, option: str) -> tuple[str, str]:
     container = container or host
     for path in (host, container):
         if not os.path.isabs(path):
-            raise CdishimError(f"{option} {quote(argument)}: paths must be absolute")
+            raise UsageError(f"{option} {quote(argument)}: paths must be absolute")
     return os.path.normpath(host), os.path.normpath(container)
 
 
@@ -147,7 +147,7 @@ def _spec_edits(description: SpecDescription) -> dict[str, Any]:
     edits: dict[str, Any] = {}
     for entry in description.env:
         if "=" not in entry or entry.startswith("="):
-            raise CdishimError(f"--env {quote(entry)}: expected KEY=VALUE")
+            raise UsageError(f"--env {quote(entry)}: expected KEY=VALUE")
     if description.env:
         edits["env"] = list(description.env)
     if description.mounts:
@@ -162,7 +162,7 @@ def build_spec(description: SpecDescription, devices: list[HostDevice]) -> dict[
     try:
         validate_kind(description.kind)
     except InvalidNameError as err:
-        raise CdishimError(f"--kind: {err}") from None
+        raise UsageError(f"--kind: {err}") from None
     per_device = [_device_edits(description, device) for device in devices]
     entries = [{"name": device.name, "containerEdits": edits} for device, edits in zip(devices, per_device)]
     if description.all_device:

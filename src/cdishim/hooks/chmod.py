@@ -34,7 +34,7 @@ def chmod_in_root(root_fd: int, path: str, mode: int) -> None:
             raise HookError(f"chmod {quote(path)}: is a symbolic link; refusing to follow it")
         os.chmod(f"/proc/self/fd/{fd}", mode)
     except OSError as err:
-        raise HookError(f"chmod {quote(path)}: {err.strerror}") from None
+        raise HookError(f"chmod {quote(path)}: {err.strerror}") from err
     finally:
         os.close(fd)
 

@@ -32,7 +32,7 @@ def open_root(rootfs: str) -> int:
     try:
         return os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as err:
-        raise HookError(f"cannot open rootfs {quote(rootfs)}: {err.strerror}") from None
+        raise HookError(f"cannot open rootfs {quote(rootfs)}: {err.strerror}") from err
 
 
 def _parts(path: str) -> list[str]:
@@ -82,17 +82,17 @@ def resolve(root_fd: int, path: str, create_dirs: bool = False, follow_last: boo
 def _open_step(dir_fd: int, name: str, create: bool, path: str) -> int:
     try:
         return os.open(name, _PATH_FLAGS, dir_fd=dir_fd)
-    except FileNotFoundError:
+    except FileNotFoundError as err:
         if not create:
-            raise HookError(f"{quote(path)}: no such file or directory in the rootfs") from None
+            raise HookError(f"{quote(path)}: no such file or directory in the rootfs") from err
     except OSError as err:
-        raise HookError(f"{quote(path)}: {err.strerror}") from None
+        raise HookError(f"{quote(path)}: {err.strerror}") from err
     try:
         os.mkdir(name, 0o755, dir_fd=dir_fd)
     except FileExistsError:
         pass  # made by someone else meanwhile: opened below like any other
     except OSError as err:
-        raise HookError(f"{quote(path)}: cannot create {quote(name)}: {err.strerror}") from None
+        raise HookError(f"{quote(path)}: cannot create {quote(name)}: {err.strerror}") from err
     return os.open(name, _PATH_FLAGS, dir_fd=dir_fd)
 
 
@@ -147,6 +147,6 @@ def write_file(root_fd: int, path: str, data: bytes, mode: int = 0o644) -> None:
     try:
         replace_entry(dir_fd, name, write_temp)
     except OSError as err:
-        raise HookError(f"cannot write {quote(path)} in the rootfs: {err.strerror}") from None
+        raise HookError(f"cannot write {quote(path)} in the rootfs: {err.strerror}") from err
     finally:
         os.close(dir_fd)

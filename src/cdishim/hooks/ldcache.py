@@ -54,7 +54,7 @@ def run_ldconfig_in(rootfs: str, folders: list[str]) -> None:
         status, output = sandbox.run_confined(program_fd, ["ldconfig", *folders], {"PATH": defaults.SAFE_PATH}, chroot=rootfs,
                                               capture=True, timeout_s=LDCONFIG_TIMEOUT_S)
     except OSError as err:
-        raise HookError(f"cannot run {program} in {quote(rootfs)}: {err.strerror}") from None
+        raise HookError(f"cannot run {program} in {quote(rootfs)}: {err.strerror}") from err
     finally:
         os.close(program_fd)
     if status is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from cdishim.errors import CdishimError
+from cdishim.errors import CdishimError, show_traceback_when_debugging
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -111,12 +111,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return wrapper.run(*wrapper.parse_args(args_list[1:]))
         except CdishimError as err:
+            show_traceback_when_debugging()
             sys.stderr.write(f"cdishim-hook exec: {err}\n")
             return 1
     args = build_parser().parse_args(args_list)
     try:
         return dispatch(args)
     except CdishimError as err:
+        show_traceback_when_debugging()
         sys.stderr.write(f"cdishim-hook {args.hook}: {err}\n")
         return 1
 

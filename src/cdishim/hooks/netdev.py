@@ -68,7 +68,7 @@ def move_interface(pid: int, host_if: str, name: str, skip_if_moved: bool = Fals
     try:
         netns_fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     except OSError as err:
-        raise HookError(f"cannot open the network namespace of pid {pid}: {err.strerror}") from None
+        raise HookError(f"cannot open the network namespace of pid {pid}: {err.strerror}") from err
     try:
         with IPRoute() as ip:
             found = ip.link_lookup(ifname=host_if)
@@ -80,7 +80,7 @@ def move_interface(pid: int, host_if: str, name: str, skip_if_moved: bool = Fals
             try:
                 ip.link("set", index=found[0], net_ns_fd=netns_fd)
             except NetlinkError as err:
-                raise HookError(f"cannot move {quote(host_if)} into the container: {err.args[-1]}") from None
+                raise HookError(f"cannot move {quote(host_if)} into the container: {err.args[-1]}") from err
         _enter_netns(netns_fd)
         with IPRoute() as ip:
             index = ip.link_lookup(ifname=host_if)[0]
@@ -90,6 +90,6 @@ def move_interface(pid: int, host_if: str, name: str, skip_if_moved: bool = Fals
                     ip.addr("add", index=index, address=address, prefixlen=prefixlen)
                 ip.link("set", index=index, state="up")
             except NetlinkError as err:
-                raise HookError(f"cannot set up {quote(name)} in the container: {err.args[-1]}") from None
+                raise HookError(f"cannot set up {quote(name)} in the container: {err.args[-1]}") from err
     finally:
         os.close(netns_fd)

@@ -30,7 +30,7 @@ def create_symlink(root_fd: int, target: str, link: str) -> None:
             return
         replace_entry(dir_fd, name, lambda temp: os.symlink(target, temp, dir_fd=dir_fd))
     except OSError as err:
-        raise HookError(f"cannot create symlink {quote(link)} -> {quote(target)}: {err.strerror}") from None
+        raise HookError(f"cannot create symlink {quote(link)} -> {quote(target)}: {err.strerror}") from err
     finally:
         os.close(dir_fd)
 

@@ -41,7 +41,7 @@ def run_hook(path: str, argv: list[str], env: dict[str, str], timeout_s: float |
     try:
         status, _ = sandbox.run_confined(path, argv or [path], env, stdin=state, timeout_s=timeout_s)
     except OSError as err:
-        raise HookError(f"cannot run hook {quote(path)}: {err.strerror}") from None
+        raise HookError(f"cannot run hook {quote(path)}: {err.strerror}") from err
     if status is None:
         raise HookError(f"hook {quote(path)} timed out after {timeout_s:g}s")
     return status

@@ -33,13 +33,13 @@ def load_config_json(path: str) -> dict[str, Any]:
         with open(path, "rb") as handle:
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as err:
-        raise BundleError(f"cannot read {quote(path)}: {err.strerror or err}") from None
+        raise BundleError(f"cannot read {quote(path)}: {err.strerror or err}") from err
     if len(data) > MAX_CONFIG_BYTES:
         raise BundleError(f"{quote(path)} is larger than {MAX_CONFIG_BYTES} bytes")
     try:
         config = jsonfast.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
-        raise BundleError(f"{quote(path)} is not valid JSON: {err}") from None
+        raise BundleError(f"{quote(path)} is not valid JSON: {err}") from err
     except RecursionError:
         raise BundleError(f"{quote(path)} is not valid JSON: nested too deeply") from None
     if not isinstance(config, dict):
@@ -55,4 +55,4 @@ def save_config_json(path: str, config: dict[str, Any]) -> None:
         original = os.stat(path)
         replace_file(path, data, original.st_mode & 0o7777, (original.st_uid, original.st_gid), durable=True)
     except OSError as err:
-        raise BundleError(f"cannot write {quote(path)}: {err.strerror or err}") from None
+        raise BundleError(f"cannot write {quote(path)}: {err.strerror or err}") from err

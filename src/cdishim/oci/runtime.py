@@ -53,7 +53,7 @@ def exec_runtime(runtime: str, args: Sequence[str]) -> NoReturn:
     try:
         os.execv(runtime, [runtime, *args])
     except OSError as err:
-        raise RuntimeLookupError(f"cannot execute {quote(runtime)}: {err.strerror or err}") from None
+        raise RuntimeLookupError(f"cannot execute {quote(runtime)}: {err.strerror or err}") from err
 
 
 class RuntimeFacts:

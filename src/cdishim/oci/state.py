@@ -37,7 +37,7 @@ def parse_state(data: bytes) -> HookState:
     try:
         state: Any = json.loads(data)
     except ValueError as err:
-        raise HookError(f"invalid OCI state on stdin: {err}") from None
+        raise HookError(f"invalid OCI state on stdin: {err}") from err
     if not isinstance(state, dict):
         raise HookError("invalid OCI state on stdin: not an object")
     bundle, pid, root = state.get("bundle"), state.get("pid", 0), state.get("root", "")
@@ -69,7 +69,7 @@ def bundle_config(state: HookState) -> dict[str, Any]:
         with open(path, "rb") as handle:
             config = json.loads(handle.read())
     except (OSError, ValueError) as err:
-        raise HookError(f"cannot read {quote(path)}: {getattr(err, 'strerror', None) or err}") from None
+        raise HookError(f"cannot read {quote(path)}: {getattr(err, 'strerror', None) or err}") from err
     if not isinstance(config, dict):
         raise HookError(f"{quote(path)}: not a JSON object")
     return config

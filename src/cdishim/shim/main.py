@@ -9,10 +9,9 @@ runtime. The CDI code is imported only for ``create`` and ``run``.
 
 from __future__ import annotations
 
-import os
 import sys
 
-from cdishim.errors import CdishimError
+from cdishim.errors import CdishimError, debugging, show_traceback_when_debugging
 from cdishim.shim.argv import RuncCommand, parse_runc_argv
 
 TYPE_CHECKING = False
@@ -54,9 +53,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _remember_runtime(settings.cache_dir, runtime)
         exec_runtime(runtime, args)
     except CdishimError as err:
+        show_traceback_when_debugging()
         _fail(command, f"cdishim: {err}")
     except Exception as err:
-        if os.environ.get("CDISHIM_DEBUG") or "debug" in command.global_options:
+        if debugging() or "debug" in command.global_options:
             raise
         _fail(command, f"cdishim: internal error: {type(err).__name__}: {err}")
 

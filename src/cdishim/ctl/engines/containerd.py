@@ -13,7 +13,7 @@ from typing import Any
 
 from cdishim.ctl.engines.base import CDI_ANNOTATIONS, Engine, Registration
 from cdishim.ctl.engines.tomledit import TomlEdit, lookup, parse_toml
-from cdishim.errors import CdishimError, quote
+from cdishim.errors import EngineConfigError, quote
 
 RUNC_SHIM = "io.containerd.runc.v2"
 
@@ -29,7 +29,7 @@ def cri_table(data: dict[str, Any], path: str) -> tuple[str, ...]:
     """The CRI ``containerd`` table path for the file's schema version (1 when unset)."""
     version = data.get("version", 1)
     if version not in CRI_TABLES:
-        raise CdishimError(f"{quote(path)}: unsupported containerd config version {version!r}")
+        raise EngineConfigError(f"{quote(path)}: unsupported containerd config version {version!r}")
     return CRI_TABLES[version]
 
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from cdishim.ctl.engines.base import Engine, Registration
-from cdishim.errors import CdishimError, quote
+from cdishim.errors import EngineConfigError, quote
 
 
 def _load(text: str, path: str) -> dict[str, Any]:
@@ -15,9 +15,9 @@ def _load(text: str, path: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise CdishimError(f"{quote(path)}: invalid JSON: {err}") from None
+        raise EngineConfigError(f"{quote(path)}: invalid JSON: {err}") from err
     if not isinstance(data, dict):
-        raise CdishimError(f"{quote(path)}: expected a JSON object")
+        raise EngineConfigError(f"{quote(path)}: expected a JSON object")
     return data
 
 
@@ -36,10 +36,10 @@ def register(text: str, path: str, registration: Registration) -> str:
     original = json.loads(json.dumps(data))
     runtimes = data.setdefault("runtimes", {})
     if not isinstance(runtimes, dict):
-        raise CdishimError(f"{quote(path)}: \"runtimes\" must be an object")
+        raise EngineConfigError(f"{quote(path)}: \"runtimes\" must be an object")
     entry = runtimes.setdefault(registration.runtime_name, {})
     if not isinstance(entry, dict):
-        raise CdishimError(f"{quote(path)}: \"runtimes.{registration.runtime_name}\" must be an object")
+        raise EngineConfigError(f"{quote(path)}: \"runtimes.{registration.runtime_name}\" must be an object")
     entry["path"] = registration.runtime_path
     if registration.set_default:
         data["default-runtime"] = registration.runtime_name

@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Sequence
 from typing import Any
 
-from cdishim.errors import CdishimError, quote
+from cdishim.errors import EngineConfigError, quote
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
@@ -27,7 +27,7 @@ def parse_toml(text: str, path: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise CdishimError(f"{quote(path)}: invalid TOML: {err}") from None
+        raise EngineConfigError(f"{quote(path)}: invalid TOML: {err}") from err
 
 
 def lookup(data: dict[str, Any], path: Sequence[str]) -> Any:
@@ -101,5 +101,5 @@ class TomlEdit:
             text += f"[{format_key(table)}]\n"
             text += "".join(f"  {format_key([key])} = {tomlkit.item(value).as_string()}\n" for key, value in values.items())
         if parse_toml(text, self.path) != self._expected:
-            raise CdishimError(f"{quote(self.path)}: cannot edit this file safely; make the change by hand")
+            raise EngineConfigError(f"{quote(self.path)}: cannot edit this file safely; make the change by hand")
         return text

@@ -14,7 +14,7 @@ import re
 from cdishim.cdi.annotations import ANNOTATION_PREFIX
 from cdishim.cdi.hostdevices import host_device_info
 from cdishim.cdi.registry import Registry
-from cdishim.errors import CdishimError, quote
+from cdishim.errors import CdishimError, RequestError, quote
 from cdishim.record import Record
 
 HEALTHY, UNHEALTHY = "Healthy", "Unhealthy"
@@ -75,10 +75,10 @@ def allocate(kind: str, devices: list[PluginDevice], requested: list[str], strat
     known = {device.id: device for device in devices}
     unknown = [device_id for device_id in requested if device_id not in known]
     if unknown:
-        raise CdishimError(f"unknown {kind} devices: {', '.join(quote(d) for d in unknown)}")
+        raise RequestError(f"unknown {kind} devices: {', '.join(quote(d) for d in unknown)}")
     unhealthy = [device_id for device_id in requested if known[device_id].health != HEALTHY]
     if unhealthy:
-        raise CdishimError(f"unhealthy {kind} devices: {', '.join(quote(d) for d in unhealthy)}")
+        raise RequestError(f"unhealthy {kind} devices: {', '.join(quote(d) for d in unhealthy)}")
     names = tuple(f"{kind}={device_id}" for device_id in requested)
     annotations = {annotation_key(kind, list(requested)): ",".join(names)} if strategy != "cdi-cri" else {}
     return Allocation(cdi_devices=names if strategy != "cdi-annotations" else (), annotations=annotations)
