@@ -154,6 +154,40 @@ def _deep_indentation() -> str:
     return "a:\n" + "".join(" " * indent + "- \n" for indent in range(0, 3000, 2))
 
 
+def _aliased_long_string() -> str:
+    # One 1 MB env entry, aliased 100,000 times: 100 GB of env once expanded.
+    return (f'cdiVersion: "0.6.0"\nkind: bomb.example/dev\ndevices:\n- name: d\n  containerEdits:\n'
+            f'    env: [&e "A={"x" * 1_000_000}", ' + ", ".join(["*e"] * 100_000) + "]\n")
+
+
+def _aliased_long_path() -> str:
+    # One mount whose container path has 600,000 parts, aliased 100,000 times.
+    return (f'cdiVersion: "0.6.0"\nkind: bomb.example/dev\ndevices:\n- name: d\n  containerEdits:\n'
+            f'    mounts: [&m {{hostPath: /h, containerPath: "{"/a" * 600_000}"}}, ' + ", ".join(["*m"] * 100_000) + "]\n")
+
+
+def _sexagesimal_4mb() -> str:
+    return "cdiVersion: " + ":".join(["59"] * 1_300_000) + "\n"
+
+
+def _merge_empty_repeated() -> str:
+    return "cdiVersion: 0.6.0\nx: {" + ", ".join(["<<: {}"] * 500_000) + "}\n"
+
+
+def _shared_mounts() -> str:
+    # 128 devices sharing the first device's anchored list of 40 mounts, as generators share edits; valid.
+    mounts = ", ".join(f"{{hostPath: /usr/lib/vendor/lib{n}.so, containerPath: /usr/lib/lib{n}.so}}" for n in range(40))
+    devices = "\n".join(f"  - name: gpu{n}\n    containerEdits:\n      env: [GPU={n}]\n      mounts: "
+                        + (f"&m [{mounts}]" if n == 0 else "*m") for n in range(128))
+    return f'cdiVersion: "0.6.0"\nkind: other.example/dev\ndevices:\n{devices}\n'
+
+
+def _merge_override() -> str:
+    # A merged mapping with one key given again: the given one wins (YAML merge semantics); valid.
+    return ('cdiVersion: "0.6.0"\nkind: other.example/dev\ndevices:\n  - name: x\n    containerEdits:\n'
+            '      mounts:\n        - &m {hostPath: /a, containerPath: /a}\n        - {<<: *m, hostPath: /b, containerPath: /b}\n')
+
+
 def _utf16(text: str, codec: str, bom: bytes) -> bytes:
     return bom + text.encode(codec)
 
@@ -246,12 +280,33 @@ CASES: dict[str, Callable[[Path], None]] = {
     "yaml-alias-multiplied": _yaml(_alias_multiplied()),
     "yaml-merge-multiplied": _yaml(_merge_multiplied()),
     "yaml-merge-chain": _yaml(_merge_chain()),
+    "yaml-aliased-long-string": _yaml(_aliased_long_string()),
+    "yaml-aliased-long-path": _yaml(_aliased_long_path()),
+    "sexagesimal-4mb": _yaml(_sexagesimal_4mb()),
+    "sexagesimal-explicit-int": _yaml("cdiVersion: !!int " + ":".join(["59"] * 1000) + "\n"),
+    "merge-key-twice": _yaml("a: &a {x: 1}\nb: {<<: *a, <<: *a}\n"),
+    "merge-empty-repeated": _yaml(_merge_empty_repeated()),
+    # Quotes outside quoted text (a comment, a plain scalar) before deep brackets.
+    "brackets-after-an-apostrophe": _yaml(b"# don't\n" + b"[" * 200_000 + b"]" * 200_000 + b"\n"),
+    "brackets-after-a-plain-quote": _yaml(b"- it's\n- " + b"[" * 200_000 + b"]" * 200_000 + b"\n"),
+    "brackets-after-a-block-scalar": _yaml(b"a: |\n  it's\nb: " + b"[" * 200_000 + b"]" * 200_000 + b"\n"),
+    # Valid YAML features generators use.
+    "shared-anchored-mounts": _yaml(_shared_mounts()),
+    "merge-key-overridden": _yaml(_merge_override()),
+    # Bytes that no path or message may carry.
+    "nul-in-device-path": _json(json.dumps({"cdiVersion": "0.6.0", "kind": "nul.example/dev", "devices": [
+        {"name": "x", "containerEdits": {"deviceNodes": [{"path": "/dev/x", "hostPath": "/dev/nu\u0000ll"}]}}]})),
+    "name-with-c1-control": _write("case\x85\x9b.yaml", b"a: ["),
+    "name-with-line-separator": _write("case\u2028\u202e.yaml", b"a: ["),
+    "value-with-line-separator": _yaml(_spec_yaml("sep.example/dev", '"A=1\u2028B=2"')),
 }
 
 
 def make_spec_dir(directory: Path, case: str, device_node: str | None = None) -> Path:
     """*directory* (created, 0755) holding the good spec and the entries of *case*."""
-    directory.mkdir(mode=0o755, parents=True)
+    directory.mkdir(parents=True)
+    os.chmod(directory, 0o755)  # modes as the trust policy wants them, whatever the umask
     (directory / "good.yaml").write_text(good_spec(device_node))
+    os.chmod(directory / "good.yaml", 0o644)
     CASES[case](directory)
     return directory

@@ -81,21 +81,26 @@ def show_traceback_when_debugging() -> None:
 def quote(text: str) -> str:
     """Quote *text* the way Go's ``%q`` does, so messages match the reference.
 
-    Bytes that are not UTF-8 (a file name read from disk arrives with them as
-    lone surrogates) are shown as ``\\xNN``, so a message can always be written.
+    Every character that is not printable is escaped (``\\n``, ``\\u2028``),
+    so a message is always one line that cannot rewrite a terminal; bytes
+    that were not UTF-8 (a file name read from disk keeps them as lone
+    surrogates) are shown as ``\\xNN``.
     """
     from cdishim import jsonfast
 
     quoted = jsonfast.dumps(text)
-    if quoted.isascii() or not any("\ud800" <= char <= "\udfff" for char in quoted):
-        return quoted
-    return "".join(_escape_surrogate(char) for char in quoted)
+    return quoted if quoted.isprintable() else escape_unprintable(quoted)
 
 
-def _escape_surrogate(char: str) -> str:
+def escape_unprintable(text: str) -> str:
+    """*text* with each character that is not printable written as an escape."""
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
         return f"\\x{code - 0xDC00:02x}"
-    if 0xD800 <= code <= 0xDFFF:
-        return f"\\u{code:04x}"
-    return char
+    if code < 0x20 or code == 0x7F:
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{code:02x}")
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

@@ -30,8 +30,8 @@ def host_device_info(path: str) -> tuple[str, int, int, int]:
     """
     try:
         info = os.lstat(path)
-    except OSError as err:
-        raise ApplyError(f"failed to stat CDI host device {quote(path)}: {err.strerror or err}") from err
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
+        raise ApplyError(f"failed to stat CDI host device {quote(path)}: {getattr(err, 'strerror', None) or err}") from err
     dev_type = _TYPE_BY_MODE.get(stat.S_IFMT(info.st_mode))
     if dev_type is None:
         raise ApplyError(f"failed to stat CDI host device {quote(path)}: not a device node")

@@ -23,7 +23,7 @@ import os
 import stat
 
 from cdishim.cdi.decode import decode_spec
-from cdishim.cdi.spec import SpecReadError, read_spec_document, spec_format, unexpected_error
+from cdishim.cdi.spec import SpecReadError, read_spec_document, spec_format
 from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust, check_spec_dir
 from cdishim.errors import SpecError, quote
 from cdishim.record import Record
@@ -208,13 +208,9 @@ def read_registry(
     for path, priority in files:
         try:
             document, spec = read_spec_document(path, priority, trust)
-        except SpecError as err:
+        except SpecError as err:  # whatever went wrong with this file: it costs only its own devices
             errors.setdefault(path, []).append(str(err))
             cacheable = cacheable and not isinstance(err, SpecReadError)
-            continue
-        except Exception as err:  # noqa: BLE001 - the last resort: one file costs only its own devices
-            errors.setdefault(path, []).append(str(unexpected_error(f"failed to read CDI Spec {quote(path)}", err)))
-            cacheable = False
             continue
         names = tuple(f"{spec.kind}={device.name}" for device in spec.devices)
         decoded[len(loaded)] = spec

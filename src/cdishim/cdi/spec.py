@@ -92,8 +92,15 @@ def read_spec_document(path: str, priority: int = 0, trust: SpecTrust = DEFAULT_
 
     The *trust* checks (owner, mode, size) run on the opened file, so a
     symlink is judged by its target and a swap after the check is not read.
+    Whatever goes wrong is a `SpecError` naming *path*.
     """
-    return parse_spec_document(read_spec_bytes(path, trust), path, priority)
+    try:
+        data = read_spec_bytes(path, trust)
+    except SpecError:
+        raise
+    except Exception as err:  # the last resort at the per-file boundary: one file costs only itself
+        raise unexpected_error(f"failed to read CDI Spec {quote(path)}", err) from err
+    return parse_spec_document(data, path, priority)
 
 
 def read_spec_bytes(path: str, trust: SpecTrust = DEFAULT_TRUST) -> bytes:
@@ -113,6 +120,8 @@ def read_spec_bytes(path: str, trust: SpecTrust = DEFAULT_TRUST) -> bytes:
         raise _read_error(path, err) from err
     finally:
         os.close(fd)
+    if data is None:  # a special "regular" file (in /proc, say) with nothing to read now
+        raise SpecReadError(f"failed to read CDI Spec {quote(path)}: reading would block")
     if len(data) > trust.max_bytes:
         raise SpecError(f"CDI Spec {quote(path)} is too large: the limit is {trust.max_bytes} bytes")
     return data

@@ -56,6 +56,7 @@ def validate_spec(spec: Spec) -> None:
 
 def validate_edits(edits: ContainerEdits) -> None:
     """Raise `SpecError` if any single edit is malformed."""
+    _refuse_nul(edits)
     for entry in edits.env:
         _validate_env_entry(entry, "invalid container edits")
     for node in edits.device_nodes:
@@ -67,6 +68,26 @@ def validate_edits(edits: ContainerEdits) -> None:
     if edits.intel_rdt is not None:
         _validate_intel_rdt(edits.intel_rdt)
     _validate_net_devices(edits.net_devices)
+
+
+def _refuse_nul(edits: ContainerEdits) -> None:
+    """Beyond the reference: no string that becomes a path, argument or env entry holds a NUL byte.
+
+    The kernel cuts such a string at the NUL, so what runs would not be what
+    the spec says; runc refuses it only once the container is being created.
+    """
+    strings: list[tuple[str, str]] = [("env", entry) for entry in edits.env]
+    for node in edits.device_nodes:
+        strings += [("device path", node.path), ("device hostPath", node.host_path)]
+    for mount in edits.mounts:
+        strings += [("mount hostPath", mount.host_path), ("mount containerPath", mount.container_path),
+                    ("mount type", mount.type), *(("mount option", option) for option in mount.options)]
+    for hook in edits.hooks:
+        strings += [("hook path", hook.path), *(("hook argument", arg) for arg in hook.args),
+                    *(("hook env", entry) for entry in hook.env)]
+    for field, value in strings:
+        if "\0" in value:
+            raise SpecError(f"{field} {quote(value)} contains a NUL byte")
 
 
 def _validate_env_entry(entry: str, context: str) -> None:
@@ -147,7 +168,7 @@ def _is_interface_name(name: str) -> bool:
     """Linux interface-name rules (net/core/dev.c dev_valid_name)."""
     if not name or len(name.encode()) >= _IFNAMSIZ or name in (".", ".."):
         return False
-    return not any(c == "/" or c == ":" or c.isspace() for c in name)
+    return not any(c in "/:\0" or c.isspace() for c in name)
 
 
 def _validate_annotations(owner: str, annotations: Mapping[str, str]) -> None:

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cdishim.errors import quote
+from cdishim.errors import escape_unprintable
 
 
 def printable(text: str) -> str:
     """*text* with what would break a line or a terminal escaped.
 
-    Control characters become ``\\n``, ``\\u001b`` and the like; bytes of a
-    file name that are not UTF-8 become ``\\xNN``.
+    Control characters and separators become ``\\n``, ``\\x1b``,
+    ``\\u2028`` and the like; bytes of a file name that are not UTF-8
+    become ``\\xNN``.
     """
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else quote(char)[1:-1] for char in text)
+    return text if text.isprintable() else escape_unprintable(text)
 
 
 def to_json(data: Any) -> str:

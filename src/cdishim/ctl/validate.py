@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from cdishim.cdi.spec import read_spec
+from cdishim.ctl.render import printable
 from cdishim.errors import SpecError
+from cdishim.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,12 +23,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Exit 0 iff every file is valid; one error line per bad file."""
+    """Exit 0 iff every file is valid; one error line per bad file.
+
+    Files are read as the runtime reads them: the configured trust policy and
+    size limit apply, and any failure is that file's error.
+    """
+    trust = load_settings().spec_trust()
     bad = 0
     for path in args.files:
         try:
-            read_spec(path)
+            read_spec(path, trust=trust)
         except SpecError as err:
-            sys.stderr.write(f"{err}\n")
+            sys.stderr.write(printable(str(err)) + "\n")
             bad += 1
     return 1 if bad else 0

@@ -19,7 +19,8 @@ NOT_UTF8 = os.fsdecode(b"/etc/cdi/\xff.json")
     [
         ("plain ü text", "plain ü text"),
         ("bad\nname.json", "bad\\nname.json"),
-        ("\x1b[31mred", "\\u001b[31mred"),
+        ("\x1b[31mred", "\\x1b[31mred"),
+        ("c1\x85\x9b and separators\u2028\u202e", "c1\\u0085\\u009b and separators\\u2028\\u202e"),
         (NOT_UTF8, "/etc/cdi/\\xff.json"),
     ],
 )
