@@ -84,10 +84,10 @@ class _SpecLoader(_Parser, SafeConstructor, Resolver):  # type: ignore[misc, val
             node = Composer.compose_node(self, parent, index)
         finally:
             self.depth -= 1
-        if index is None and node.tag == _MERGE_TAG and isinstance(parent, MappingNode):
-            # A second merge key is refused now, before the rest of a large mapping is composed.
-            if any(key.tag == _MERGE_TAG for key, _ in parent.value):
-                raise SpecError(f"line {node.start_mark.line + 1}: duplicate key {quote('<<')}")
+        # A second merge key is refused now, before the rest of a large mapping is composed.
+        if index is None and node.tag == _MERGE_TAG and isinstance(parent, MappingNode) \
+                and any(key.tag == _MERGE_TAG for key, _ in parent.value):
+            raise SpecError(f"line {node.start_mark.line + 1}: duplicate key {quote('<<')}")
         return node
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
