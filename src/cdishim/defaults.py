@@ -10,6 +10,9 @@ CACHE_DIR = "/run/cdishim"
 ANNOTATION_PREFIX = "cdi.k8s.io/"
 TRUST_POLICY = "root-owned"
 MAX_SPEC_BYTES = 4 * 1024 * 1024
+# How deep a spec file may nest (a CDI spec nests about seven levels): the same
+# bound for JSON and YAML, on every interpreter, whatever its recursion limits.
+MAX_SPEC_DEPTH = 100
 # The OCI state a hook reads on stdin is small; more is refused unread.
 MAX_STATE_BYTES = 1 << 20
 # The only PATH that hook programs and the programs they start get.

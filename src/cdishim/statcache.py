@@ -1,10 +1,12 @@
 """Stat-keyed caches: reuse what was derived from files while the files and the code are unchanged.
 
 A create must not re-parse the settings file and every spec file each time,
-so three things are kept in the cache dir (``/run/cdishim`` by default): the
-parsed registry (`cdishim.cdi.cache`), the parsed settings
-(`cdishim.settings`) and the runtime record the launcher reads
-(`cdishim.oci.runtime_record`). All three are keyed alike, by `make_key`:
+so three things are kept in a cache dir: the parsed registry
+(`cdishim.cdi.cache`) and the runtime record the launcher reads
+(`cdishim.oci.runtime_record`) in the ``cache-dir`` setting, and the parsed
+settings (`cdishim.settings`) in ``$CDISHIM_CACHE_DIR`` or ``/run/cdishim``,
+since they are needed before that setting is known. The two caches are
+keyed by `make_key`:
 
 - ``code``: cdishim's version and a fingerprint of the code that derives
   cached data (size, mtime and inode of each module of the package root,
@@ -13,6 +15,9 @@ parsed registry (`cdishim.cdi.cache`), the parsed settings
 - ``python``: the interpreter's version (marshal formats differ).
 - named inputs: for each file a `stamp` (path, dev, inode, size, mtime_ns,
   ctime_ns, or path and errno), and whatever else the derivation depends on.
+
+The runtime record is text the launcher reads, so it carries the code
+identity as a line of its own (see `cdishim.oci.runtime_record`).
 
 **Racy files.** Timestamps are coarse (a clock tick). A file written within
 `RACY_NS` of now could change again without its stamp changing, so data
@@ -31,7 +36,6 @@ import marshal
 import os
 import sys
 import time
-import zlib
 
 from cdishim import __version__
 from cdishim.fsutil import private_directory, read_private_file, replace_file
@@ -49,22 +53,34 @@ RACY_NS = 2_000_000_000
 # Where the code that derives cached data lives, relative to the package.
 CODE_DIRS = ("", "cdi", "oci")
 
-_code_identity: tuple[str, int] | None = None
+_code_identity: tuple[str, Any] | None = None
 
 
-def code_identity() -> tuple[str, int]:
-    """cdishim's version and a fingerprint of its code, computed once per process."""
+def code_identity() -> tuple[str, Any]:
+    """cdishim's version and a fingerprint of its code, computed once per process.
+
+    The fingerprint is each module's (name, size, mtime, inode), sorted. A
+    module that cannot be stat'ed (removed mid-upgrade) is left out, and
+    hidden files (an editor's lock file) are not modules: the fingerprint
+    never fails, it only changes.
+    """
     global _code_identity
     if _code_identity is None:
         package = os.path.dirname(os.path.abspath(__file__))
         stamps = []
         for directory in CODE_DIRS:
-            with os.scandir(os.path.join(package, directory)) as entries:
-                for entry in entries:
-                    if entry.name.endswith(".py"):
-                        info = entry.stat()
-                        stamps.append(f"{directory}/{entry.name} {info.st_size} {info.st_mtime_ns} {info.st_ino}")
-        _code_identity = (__version__, zlib.crc32("\n".join(sorted(stamps)).encode()))
+            try:
+                with os.scandir(os.path.join(package, directory)) as entries:
+                    for entry in entries:
+                        if entry.name.endswith(".py") and not entry.name.startswith("."):
+                            try:
+                                info = entry.stat()
+                            except OSError:
+                                continue
+                            stamps.append((directory, entry.name, info.st_size, info.st_mtime_ns, info.st_ino))
+            except OSError:
+                stamps.append((directory, "unreadable"))
+        _code_identity = (__version__, tuple(sorted(stamps)))
     return _code_identity
 
 

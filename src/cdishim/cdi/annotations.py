@@ -28,10 +28,20 @@ def devices_from_annotations(
         value = annotations[key]
         if not isinstance(value, str):
             raise RequestError(f"annotation {quote(key)}: value is not a string")
-        for device in value.split(","):
-            try:
-                parse_qualified_name(device)
-            except InvalidNameError as err:
-                raise RequestError(f"annotation {quote(key)}: invalid CDI device name {quote(device)}: {err}") from None
+        for device in device_list(value, f"annotation {quote(key)}"):
             requested.setdefault(device, None)
     return list(requested)
+
+
+def device_list(value: str, source: str) -> list[str]:
+    """The qualified names in a comma-separated *value*, each checked; errors name *source*.
+
+    No trimming: an empty element (a trailing comma) or a space is an error.
+    """
+    devices = value.split(",")
+    for device in devices:
+        try:
+            parse_qualified_name(device)
+        except InvalidNameError as err:
+            raise RequestError(f"{source}: invalid CDI device name {quote(device)}: {err}") from None
+    return devices

@@ -12,7 +12,7 @@ a ``.yaml`` file is actually read.
 
 from __future__ import annotations
 
-from cdishim import jsonfast
+from cdishim import defaults, jsonfast
 from cdishim.cdi.model import (
     ContainerEdits,
     Device,
@@ -51,19 +51,44 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def load_document(data: bytes, fmt: str) -> Any:
-    """Decode *data* as ``json`` or ``yaml``, rejecting duplicate keys."""
+    """Decode *data* as ``json`` or ``yaml``, rejecting duplicate keys and deep nesting."""
     if fmt == "json":
+        check_json_depth(data)
         try:
             return jsonfast.loads(data, object_pairs_hook=_reject_duplicates)
         except _DuplicateKey as err:
             raise SpecError(str(err)) from None
         except (ValueError, UnicodeDecodeError) as err:
             raise SpecError(f"malformed JSON: {err}") from err
-        except RecursionError:
-            raise SpecError("malformed JSON: nested too deeply") from None
+        except RecursionError as err:  # not reached below MAX_SPEC_DEPTH; kept as the last word
+            raise SpecError(f"malformed JSON: nested more than {defaults.MAX_SPEC_DEPTH} levels deep") from err
     from cdishim.cdi.yamlstrict import load_yaml
 
     return load_yaml(data)
+
+
+def check_json_depth(data: bytes) -> None:
+    """Refuse JSON nested deeper than `defaults.MAX_SPEC_DEPTH`, before decoding it.
+
+    The C decoder's own limit is the interpreter's recursion limit, which
+    differs between versions and call stacks; this one is the same everywhere.
+    Only a document with that many brackets can be that deep, so most files
+    are not scanned at all.
+    """
+    limit = defaults.MAX_SPEC_DEPTH
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return
+    import re  # the cold path: spec validation imports it anyway
+
+    outside_strings = re.sub(rb'"(?:[^"\\]|\\.)*"', b"", data)
+    depth = 0
+    for bracket in outside_strings.translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > limit:
+            raise SpecError(f"malformed JSON: nested more than {limit} levels deep")
+
+
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 
 
 # --- typed field readers -------------------------------------------------------

@@ -30,6 +30,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
+from cdishim import defaults
 from cdishim.cdi.yamlbounds import check_expansion, expansion_budget, spend
 from cdishim.errors import SpecError, quote
 
@@ -37,11 +38,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-MAX_DEPTH = 100
+MAX_DEPTH = defaults.MAX_SPEC_DEPTH
 MAX_INT_DIGITS = 40  # uint64 has 20 digits; room for underscores and a 0x/0b prefix
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_TOO_DEEP = f"malformed YAML: nested more than {MAX_DEPTH} levels deep"
 
 try:  # libyaml scans and parses in C; PyYAML's Python parser is the same state machine
     from yaml.cyaml import CParser as _Parser
@@ -79,7 +81,7 @@ class _SpecLoader(_Parser, SafeConstructor, Resolver):  # type: ignore[misc, val
         """Compose one node, refusing to go deeper than `MAX_DEPTH`."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise SpecError(f"malformed YAML: nested more than {MAX_DEPTH} levels deep")
+            raise SpecError(_TOO_DEEP)
         try:
             node = Composer.compose_node(self, parent, index)
         finally:
@@ -168,6 +170,8 @@ def load_yaml(data: bytes) -> Any:
     try:
         document = loader.get_single_data()
     except yaml.YAMLError as err:
+        if "exceeded maximum nesting depth" in str(err):  # libyaml >= 0.2.5 stops flow nesting at 1,000
+            raise SpecError(_TOO_DEEP) from err
         raise SpecError(f"malformed YAML: {' '.join(str(err).split())}") from err
     except (SpecError, MemoryError):
         raise

@@ -16,9 +16,10 @@ import sys
 
 from cdishim.cdi.names import parse_qualified_name
 from cdishim.ctl.locate import cdishim_program
+from cdishim.ctl.render import printable
 from cdishim.errors import BundleError, InvalidNameError, RequestError, quote
 from cdishim.injection.pipeline import inject
-from cdishim.oci.bundle import load_config_json
+from cdishim.oci.bundle import encode_config_json, load_config_json
 from cdishim.oci.runtime import RuntimeFacts
 from cdishim.settings import load_settings
 
@@ -50,7 +51,9 @@ def add_annotations(oci: dict[str, Any], items: list[str], source: str) -> None:
     """Add ``--annotation KEY=VALUE`` items to *oci*'s annotations, as an engine would set them."""
     if not items:
         return
-    annotations = oci.setdefault("annotations", {})
+    if oci.get("annotations") is None:
+        oci["annotations"] = {}
+    annotations = oci["annotations"]
     if not isinstance(annotations, dict):
         raise BundleError(f"{quote(source)}: annotations is not an object")
     for item in items:
@@ -71,15 +74,25 @@ def checked_devices(names: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Inject and print; non-zero and nothing on stdout on any error."""
+    """Inject and print; non-zero and nothing on stdout on any error.
+
+    What the runtime would log as a warning (a refused ``CDI_DEVICES``, an
+    ignored spec file) is a note on stderr.
+    """
     settings = load_settings()
     if args.spec_dir:
         settings = settings.replace(spec_dirs=tuple(args.spec_dir))
     oci = load_config_json(args.input)
     add_annotations(oci, args.annotation, args.input)
     facts = RuntimeFacts(settings.runtimes, cdishim_program)
-    injection = inject(oci, settings, facts, source=args.input, extra=checked_devices(args.devices))
-    if injection.env_refusal:
-        sys.stderr.write(f"cdishim-ctl: note: CDI_DEVICES ignored: {injection.env_refusal}\n")
+    facts.runtime  # noqa: B018 - as `cdishim create`: no low-level runtime, no container
+
+    def notify(level: str, event: str, **fields: Any) -> None:
+        if level == "warning":
+            details = "; ".join(str(value) for value in fields.values())
+            sys.stderr.write(printable(f"cdishim-ctl: note: {event}: {details}") + "\n")
+
+    inject(oci, settings, facts, source=args.input, extra=checked_devices(args.devices), notify=notify)
+    encode_config_json(oci, args.input)  # what create would fail to write, the dry run fails to print
     sys.stdout.write(json.dumps(oci, indent=2, ensure_ascii=False) + "\n")
     return 0

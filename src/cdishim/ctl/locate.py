@@ -16,5 +16,5 @@ def cdishim_program() -> str:
         return sibling
     found = shutil.which("cdishim")
     if found is None:
-        raise RuntimeLookupError("cannot find the cdishim program; give its path with --runtime-path")
+        raise RuntimeLookupError("cannot find the cdishim program next to cdishim-ctl or in PATH")
     return os.path.abspath(found)

@@ -18,9 +18,8 @@ request outside it fails the create.
 
 from __future__ import annotations
 
-from cdishim.cdi.annotations import devices_from_annotations
-from cdishim.cdi.names import parse_qualified_name
-from cdishim.errors import InvalidNameError, RequestError, quote
+from cdishim.cdi.annotations import device_list, devices_from_annotations
+from cdishim.errors import RequestError, quote
 from cdishim.record import Record
 
 TYPE_CHECKING = False
@@ -67,14 +66,7 @@ def env_request(oci: dict[str, Any]) -> str | None:
 
 def devices_from_env(value: str) -> list[str]:
     """The qualified names in a ``CDI_DEVICES`` value; an empty value asks for nothing."""
-    devices: dict[str, None] = {}
-    for device in value.split(",") if value else ():
-        try:
-            parse_qualified_name(device)
-        except InvalidNameError as err:
-            raise RequestError(f"env {ENV_REQUEST}: invalid CDI device name {quote(device)}: {err}") from None
-        devices.setdefault(device, None)
-    return list(devices)
+    return list(dict.fromkeys(device_list(value, f"env {ENV_REQUEST}"))) if value else []
 
 
 def check_allowed_kinds(devices: list[str], allowed: tuple[str, ...] | None) -> None:

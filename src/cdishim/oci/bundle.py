@@ -47,9 +47,22 @@ def load_config_json(path: str) -> dict[str, Any]:
     return config
 
 
+def encode_config_json(config: dict[str, Any], path: str) -> bytes:
+    """*config* as the compact UTF-8 JSON that `save_config_json` writes.
+
+    A string decoded from a ``\\ud800`` escape cannot be written as UTF-8:
+    that is the file's error, not a crash.
+    """
+    try:
+        return jsonfast.dumps(config).encode()
+    except UnicodeEncodeError as err:
+        bad = quote(err.object[err.start:err.end])
+        raise BundleError(f"{quote(path)}: a string holds {bad}, a lone surrogate, which UTF-8 cannot carry") from err
+
+
 def save_config_json(path: str, config: dict[str, Any]) -> None:
     """Atomically and durably replace *path* with *config*, keeping its mode and owner."""
-    data = jsonfast.dumps(config).encode()
+    data = encode_config_json(config, path)
     remove_stale_temps(os.path.dirname(path) or ".", os.path.basename(path))
     try:
         original = os.stat(path)

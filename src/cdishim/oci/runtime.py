@@ -28,9 +28,9 @@ def _candidates(name: str) -> list[str]:
     return [os.path.join(d, name) for d in dict.fromkeys([*dirs, *EXTRA_DIRS])]
 
 
-def find_runtime(names: Sequence[str], self_path: str) -> str:
-    """The first executable runtime among *names* that is not *self_path*."""
-    me = os.path.realpath(self_path)
+def find_runtime(names: Sequence[str], self_path: str | None) -> str:
+    """The first executable runtime among *names* that is not *self_path* (cdishim itself, when known)."""
+    me = os.path.realpath(self_path) if self_path else None
     for name in names:
         for candidate in _candidates(name):
             if os.path.isfile(candidate) and os.access(candidate, os.X_OK) and os.path.realpath(candidate) != me:
@@ -85,7 +85,11 @@ class RuntimeFacts:
     def runtime(self) -> str:
         """The low-level runtime that will run the container."""
         if self._runtime is None:
-            self._runtime = find_runtime(self._runtimes, self.cdishim_program)
+            try:
+                program: str | None = self.cdishim_program
+            except RuntimeLookupError:
+                program = None  # a dry run where cdishim is not installed: nothing to keep out
+            self._runtime = find_runtime(self._runtimes, program)
         return self._runtime
 
     def applies_net_devices(self) -> bool:

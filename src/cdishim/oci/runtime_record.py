@@ -5,21 +5,24 @@ runc straight to runc, without starting Python. It cannot read TOML or search
 for runc by cdishim's rules, so Python writes down what it found, in
 ``<cache dir>/runtime``::
 
-    code=0.1.0 1234567890
+    code=0.1.0 5e0c2a1f
     config=/etc/cdishim/config.toml
     path=<the PATH it searched>
     runtime=/usr/sbin/runc
 
 The launcher uses the record only when it is a regular file owned by the
 effective user in a directory owned by the effective user, the config path and
-PATH are the same, the record is newer than the config file, and the runtime
-is executable. In any other case it starts Python, which writes a new record.
+PATH are the same, the record is newer than the config file and than the
+launcher itself, and the runtime is executable. In any other case it starts
+Python, which writes a new record.
 
 The record is keyed like the other caches (`cdishim.statcache`): the
 ``code`` line names the version and code fingerprint that wrote it, and
-Python rewrites a record written by other code. The launcher cannot compute
-the fingerprint and does not read that line; the next create, which always
-runs Python, refreshes the record after an upgrade.
+Python rewrites a record that other code wrote. The launcher cannot compute
+the fingerprint, so it relies on the mtimes instead: an upgrade that
+replaces the launcher (pip writes it anew) sends the next command to Python,
+which rewrites the record. Where a package keeps the launcher's build-time
+mtime (dpkg), the next create, which always runs Python, does.
 """
 
 from __future__ import annotations
@@ -42,17 +45,28 @@ def record_text(settings_file: str, search_path: str, runtime: str) -> str | Non
     values = (settings_file, search_path, runtime)
     if any("\n" in value or "\r" in value for value in values):
         return None
+    return f"code={code_line()}\nconfig={settings_file}\npath={search_path}\nruntime={runtime}\n"
+
+
+def code_line() -> str:
+    """The code that writes the record, in one line: the version and a checksum of the fingerprint."""
+    import zlib  # only when a record is (re)written
+
     version, fingerprint = code_identity()
-    return f"code={version} {fingerprint}\nconfig={settings_file}\npath={search_path}\nruntime={runtime}\n"
+    return f"{version} {zlib.crc32(repr(fingerprint).encode()):08x}"
 
 
-def remember_runtime(cache_dir: str, settings_file: str, runtime: str) -> None:
-    """Write the record if it would change; failures only cost speed."""
+def remember_runtime(cache_dir: str, settings_file: str, runtime: str, launcher: str = "") -> None:
+    """Write the record if it would change; failures only cost speed.
+
+    *launcher* is the program that runs Python (``bin/cdishim``): the record
+    must be newer than it, as the launcher checks.
+    """
     text = record_text(settings_file, os.environ.get("PATH", ""), runtime)
     if not cache_dir or text is None:
         return
     path = record_path(cache_dir)
-    if _is_current(path, text, settings_file):
+    if _is_current(path, text, (settings_file, launcher)):
         return
     if not private_directory(cache_dir):
         return
@@ -62,11 +76,12 @@ def remember_runtime(cache_dir: str, settings_file: str, runtime: str) -> None:
         return
 
 
-def _is_current(path: str, text: str, settings_file: str) -> bool:
-    """The record says *text* and is newer than the config (as the launcher checks).
+def _is_current(path: str, text: str, older_files: tuple[str, ...]) -> bool:
+    """The record says *text* and is newer than each of *older_files* (as the launcher checks).
 
     Compared in whole seconds, the coarsest a shell's ``-nt`` may use, so a
-    record the launcher would find stale is always rewritten.
+    record the launcher would find stale is always rewritten. A file that
+    does not exist (no config file) has nothing to be newer than.
     """
     try:
         with open(path, encoding="utf-8") as handle:
@@ -75,7 +90,10 @@ def _is_current(path: str, text: str, settings_file: str) -> bool:
         recorded = int(os.stat(path).st_mtime)
     except (OSError, UnicodeDecodeError):
         return False
-    try:
-        return recorded > int(os.stat(settings_file).st_mtime)
-    except OSError:
-        return True  # no config file: nothing to be newer than
+    for other in older_files:
+        try:
+            if recorded <= int(os.stat(other).st_mtime):
+                return False
+        except OSError:
+            continue
+    return True

@@ -14,6 +14,8 @@ from cdishim.oci.bundle import config_json_path, load_config_json, save_config_j
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cdishim.oci.runtime import RuntimeFacts
     from cdishim.settings import Settings
 
@@ -22,17 +24,13 @@ def inject_into_bundle(bundle: str, settings: Settings, facts: RuntimeFacts) -> 
     """Inject the devices requested in *bundle*'s config.json; return them."""
     path = config_json_path(bundle)
     oci = load_config_json(path)
-    injection = inject(oci, settings, facts, source=path)
-    if injection.env_refusal:
-        log_event(settings, "warning", "CDI_DEVICES ignored", bundle=bundle, reason=injection.env_refusal)
-    for spec_path, errors in (injection.spec_errors or {}).items():
-        for error in errors:
-            log_event(settings, "warning", "spec file ignored", file=spec_path, error=error)
-    if not injection.edited:
-        if injection.devices:
-            log_event(settings, "info", "already injected", bundle=bundle, devices=list(injection.devices))
-        return injection.devices
-    save_config_json(path, oci)
-    profile.mark("write")
-    log_event(settings, "info", "injected CDI devices", bundle=bundle, devices=list(injection.devices))
+
+    def notify(level: str, event: str, **fields: Any) -> None:
+        log_event(settings, level, event, bundle=bundle, **fields)
+
+    injection = inject(oci, settings, facts, source=path, notify=notify)
+    if injection.edited:
+        save_config_json(path, oci)
+        profile.mark("write")
+        notify("info", "injected CDI devices", devices=list(injection.devices))
     return injection.devices

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         settings = load_settings()
         profile.mark("config")
         runtime = find_runtime(settings.runtimes, self_path)
+        _remember_runtime(settings.cache_dir, runtime, self_path)
         profile.mark("runtime")
         if command.wants_version:
             from cdishim import __version__
@@ -50,7 +51,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
             profile.mark("imports")
             inject_into_bundle(command.bundle(), settings, RuntimeFacts(settings.runtimes, self_path, runtime))
             profile.report()
-        _remember_runtime(settings.cache_dir, runtime)
         exec_runtime(runtime, args)
     except CdishimError as err:
         show_traceback_when_debugging()
@@ -61,12 +61,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _fail(command, f"cdishim: internal error: {type(err).__name__}: {err}")
 
 
-def _remember_runtime(cache_dir: str, runtime: str) -> None:
-    """Record *runtime* for the launcher, so the next passthrough command skips Python."""
+def _remember_runtime(cache_dir: str, runtime: str, launcher: str) -> None:
+    """Record *runtime* for the launcher, so that the next passthrough command skips Python."""
     from cdishim.oci.runtime_record import remember_runtime
     from cdishim.settings import settings_file
 
-    remember_runtime(cache_dir, settings_file(), runtime)
+    remember_runtime(cache_dir, settings_file(), runtime, launcher)
 
 
 def _fail(command: RuncCommand, message: str) -> NoReturn:

@@ -220,7 +220,7 @@ def test_a_cache_filled_by_other_code_is_not_used(tmp_path, cache_dir, no_racy_w
     monkeypatch.setattr(statcache, "_code_identity", ("9.9.9", fingerprint))
     assert not load_registry(dirs, str(cache_dir)).from_cache  # another version
     assert load_registry(dirs, str(cache_dir)).from_cache  # and cached again by it
-    monkeypatch.setattr(statcache, "_code_identity", ("9.9.9", fingerprint + 1))
+    monkeypatch.setattr(statcache, "_code_identity", ("9.9.9", (*fingerprint, ("cdi", "new.py", 1, 1, 1))))
     assert not load_registry(dirs, str(cache_dir)).from_cache  # same version, other code
 
 
@@ -238,5 +238,9 @@ def test_the_code_fingerprint_follows_the_code(tmp_path, monkeypatch):
 
     before = identity()
     assert identity() == before
+    (package / "cdi" / ".#module.py").symlink_to("root@host.1234")  # an editor's lock file: dangling
+    assert identity() == before
     (package / "cdi" / "module.py").write_text("x = 22\n")
     assert identity() != before
+    (package / "oci" / "gone.py").symlink_to(package / "nowhere.py")  # removed mid-upgrade
+    assert identity()[0] == before[0]  # never fails

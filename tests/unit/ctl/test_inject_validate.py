@@ -36,6 +36,14 @@ def test_inject_prints_the_edited_config(spec_dir, oci_config, capsys):
     assert json.loads(oci_config.read_text())["process"]["env"] == ["PATH=/bin"]
 
 
+def test_inject_annotation_on_a_config_whose_annotations_are_null(spec_dir, tmp_path, capsys):
+    config = tmp_path / "null.json"
+    config.write_text(json.dumps({"ociVersion": "1.0.2", "annotations": None}))
+    assert main(["inject", "--spec-dir", str(spec_dir), "--input", str(config),
+                 "--annotation", "cdi.k8s.io/x=vendor.com/device=a"]) == 0
+    assert json.loads(capsys.readouterr().out)["process"]["env"] == ["G=1", "A=1"]
+
+
 def test_inject_later_spec_dir_wins(spec_dir, oci_config, write_spec, tmp_path, capsys):
     later = tmp_path / "later"
     write_spec("v.json", spec_doc(a={"env": ["A=later"]}), later)

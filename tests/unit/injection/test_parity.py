@@ -61,7 +61,8 @@ def node(tmp_path_factory):
 
 def write_settings(root: Path, spec_dir: Path, runc: Path, extra: str = "") -> Path:
     path = root / f"config-{abs(hash(extra)):x}.toml"
-    path.write_text(f'runtimes = ["{runc}"]\nspec-dirs = ["{spec_dir}"]\ncache-dir = "{root / "cache"}"\n{extra}')
+    runtimes = "" if extra.startswith("runtimes =") else f'runtimes = ["{runc}"]\n'
+    path.write_text(f'{runtimes}spec-dirs = ["{spec_dir}"]\ncache-dir = "{root / "cache"}"\n{extra}')
     return path
 
 
@@ -86,6 +87,9 @@ CASES = {
     "unresolvable": (base_config({"cdi.k8s.io/a": "vendor.com/gpu=d7"}), ""),
     "bad-name": (base_config({"cdi.k8s.io/a": "vendor.com/gpu"}), ""),
     "annotations-not-an-object": (dict(base_config(), annotations=["x"]), ""),
+    "annotations-null-env-honoured": (dict(base_config(None, ["CDI_DEVICES=vendor.com/gpu=d0"]), annotations=None), ""),
+    "no-low-level-runtime": (base_config({"cdi.k8s.io/a": "vendor.com/gpu=d0"}), 'runtimes = ["/nonexistent/runc"]\n'),
+    "lone-surrogate-in-config": (base_config({"cdi.k8s.io/a": "vendor.com/gpu=d0"}, ["X=\ud800"]), ""),
 }
 
 
@@ -117,7 +121,7 @@ def test_the_dry_run_prints_what_create_writes(case, node, tmp_path):
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     config_json = bundle / "config.json"
-    config_json.write_text(json.dumps(config))
+    config_json.write_text(json.dumps(config))  # ASCII: a lone surrogate travels as its \\ud800 escape
     original = config_json.read_text()
     dry_status, dry_error, printed = outcome_of_dry_run(config_json, env)
     assert config_json.read_text() == original  # the dry run changes nothing

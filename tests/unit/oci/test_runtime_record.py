@@ -6,7 +6,7 @@ import os
 import time
 
 from cdishim import statcache
-from cdishim.oci.runtime_record import record_path, record_text, remember_runtime
+from cdishim.oci.runtime_record import code_line, record_path, record_text, remember_runtime
 from cdishim.statcache import code_identity
 
 
@@ -15,9 +15,9 @@ def test_written_once_then_left_alone(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
     path = record_path(str(cache))
-    version, fingerprint = code_identity()
-    assert open(path).read() == (f"code={version} {fingerprint}\nconfig={tmp_path / 'none.toml'}\n"
+    assert open(path).read() == (f"code={code_line()}\nconfig={tmp_path / 'none.toml'}\n"
                                  "path=/usr/bin:/bin\nruntime=/usr/sbin/runc\n")
+    assert code_line().startswith(f"{code_identity()[0]} ")
     assert os.stat(path).st_mode & 0o777 == 0o644 and os.stat(cache).st_mode & 0o777 == 0o700
     inode = os.stat(path).st_ino
     remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
@@ -54,6 +54,18 @@ def test_rewritten_by_other_code(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "/bin")
     cache = tmp_path / "cache"
     remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
-    monkeypatch.setattr(statcache, "_code_identity", ("9.9.9", 7))
+    monkeypatch.setattr(statcache, "_code_identity", ("9.9.9", ()))
     remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
-    assert open(record_path(str(cache))).read().startswith("code=9.9.9 7\n")
+    assert open(record_path(str(cache))).read().startswith("code=9.9.9 ")
+
+
+def test_rewritten_when_older_than_the_launcher(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/bin")
+    cache, launcher = tmp_path / "cache", tmp_path / "cdishim"
+    launcher.write_text("")
+    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc", str(launcher))
+    path = record_path(str(cache))
+    past = time.time() - 100
+    os.utime(path, (past, past))  # then the launcher was upgraded
+    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc", str(launcher))
+    assert os.stat(path).st_mtime > os.stat(launcher).st_mtime - 1

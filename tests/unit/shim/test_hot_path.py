@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("cdishim.cdi", "yaml", "structlog", "pyroute2", "prctl", "json", "tomllib")
+HEAVY = ("cdishim.cdi", "yaml", "structlog", "pyroute2", "prctl", "json", "tomllib", "tomli")
 
 
 def imported_modules(tmp_path, *args: str, **env_vars: str) -> set[str]:
@@ -25,6 +25,7 @@ def imported_modules(tmp_path, *args: str, **env_vars: str) -> set[str]:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code, *args], env=env, capture_output=True, text=True, check=True
     )
+    imported_modules.stderr = result.stderr
     return {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
 
 
@@ -46,7 +47,8 @@ def test_create_without_requests_imports_no_yaml_or_structlog(tmp_path):
 
 
 # What README promises the create path does not import (Architecture).
-CREATE_AVOIDS = ("dataclasses", "typing", "re", "json", "tempfile", "tomllib", "yaml", "structlog", "pyroute2", "prctl")
+CREATE_AVOIDS = ("dataclasses", "typing", "re", "json", "tempfile", "tomllib", "tomli", "yaml", "structlog", "pyroute2",
+                 "prctl")
 
 
 def test_a_warm_create_with_devices_imports_none_of_what_readme_says_it_avoids(tmp_path):
@@ -62,7 +64,7 @@ def test_a_warm_create_with_devices_imports_none_of_what_readme_says_it_avoids(t
     time.sleep(2.1)  # older than the racy window, so the first create caches the registry
     config = {"ociVersion": "1.0.2", "process": {"env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}},
               "annotations": {"cdi.k8s.io/x": "vendor.com/gpu=d0"}}
-    env = {"CDI_SPEC_DIRS": str(spec_dir), "CDISHIM_CACHE_DIR": str(tmp_path / "cache")}
+    env = {"CDI_SPEC_DIRS": str(spec_dir), "CDISHIM_CACHE_DIR": str(tmp_path / "cache"), "CDISHIM_PROFILE": "1"}
     for run in ("cold", "warm"):
         bundle = tmp_path / run
         bundle.mkdir()
@@ -70,5 +72,6 @@ def test_a_warm_create_with_devices_imports_none_of_what_readme_says_it_avoids(t
         modules = imported_modules(tmp_path, "create", "--bundle", str(bundle), run, **env)
         assert "D=0" in (bundle / "config.json").read_text()  # the devices were injected
     assert "cdishim.injection.pipeline" in modules
+    assert " registry(cached)=" in imported_modules.stderr  # the warm create read the registry cache
     loaded = sorted(m for m in modules if m.split(".")[0] in CREATE_AVOIDS)
     assert loaded == []
