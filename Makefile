@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: all deps deps-base install-dev demo test test-unit test-integration test-deb deb install uninstall bench proto lint clean
+.PHONY: all deps deps-base install-dev demo test test-unit test-integration test-matrix test-deb deb install uninstall bench proto lint clean
 
 all: install-dev
 
@@ -35,6 +35,11 @@ test-unit: deps install-dev
 
 test-integration: deps install-dev
 	$(BIN)/python -m pytest -q tests/integration
+
+# Every CPython 3.9-3.13 found here (pyenv's and Debian's): a venv each, cdishim
+# installed from this tree, the unit and runtime integration tests against it.
+test-matrix: deps
+	$(PYTHON) scripts/test-matrix.py
 
 # build/deb/cdishim_<version>_all.deb with dh-python (packaging/deb/).
 deb:

@@ -36,12 +36,24 @@ def machine() -> dict[str, str]:
     }
 
 
+def matrix_launchers(matrix: Path) -> dict[str, str]:
+    """"3.9.18 (pyenv)" -> its venv's cdishim, for each venv `make test-matrix` left in *matrix*."""
+    launchers = {}
+    for launcher in sorted(matrix.glob("*/bin/cdishim"), key=lambda path: [int(part) if part.isdigit() else part
+                                                                          for part in path.parts[-3].replace("-", ".").split(".")]):
+        version, _, source = launcher.parts[-3].partition("-")
+        launchers[f"{version} ({source})"] = str(launcher)
+    return launchers
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20, help="samples per side (default 20)")
     parser.add_argument("--cdishim", default=str(Path(sys.executable).parent / "cdishim"))
     parser.add_argument("--sizes", default="1,10,100,1000", help="spec-file counts for the registry scale")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results.json"))
+    parser.add_argument("--matrix", default=str(Path(__file__).resolve().parents[1] / "build" / "matrix"),
+                        help="venvs of make test-matrix: one create row per Python")
     args = parser.parse_args()
     if os.geteuid() != 0 or not shutil.which("runc"):
         sys.stderr.write("bench: needs root and runc (run `make deps`)\n")
@@ -59,6 +71,7 @@ def main() -> int:
             scenarios.create_path(bench, "create, demo spec (4 devices), cached, with a config file",
                                   str(bench.spec_dir), scenarios.FOUR_GPUS, 15,
                                   env_extra={"CDISHIM_CONFIG": str(bench.config_file)}),
+            *scenarios.create_per_python(bench, matrix_launchers(Path(args.matrix))),
             scenarios.lifecycle(bench),
             *scenarios.hook_wrapper(bench),
             *filter(None, [scenarios.podman_native_cdi(bench)]),
@@ -71,6 +84,8 @@ def main() -> int:
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, kernel {info['kernel']}, {info['runc']}, Python {info['python']}")
     print(table(results))
+    if not matrix_launchers(Path(args.matrix)):
+        print("not measured: the create path per Python (run `make test-matrix` first, which builds their venvs)")
     if not shutil.which("podman"):
         print("not measured: podman's native CDI (podman is not installed; `make deps` installs it)")
     Path(args.output).write_text(json.dumps({"machine": info, "results": [r.to_json() for r in results]}, indent=1))

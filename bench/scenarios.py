@@ -111,18 +111,35 @@ def _create_step(bench: Bench, command: list[str], bundle: Path, original: bytes
 
 
 def create_path(bench: Bench, name: str, spec_dirs: str, annotation: str, budget: float | None, runs: int | None = None,
-                env_extra: dict[str, str] | None = None) -> Comparison:
-    """`cdishim create` (4 devices) vs `runc create` on a pre-edited copy."""
+                env_extra: dict[str, str] | None = None, launcher: str | None = None) -> Comparison:
+    """`cdishim create` (4 devices) vs `runc create` on a pre-edited copy.
+
+    *launcher* is another installation's `cdishim` (default: the one benchmarked).
+    """
     env = {**bench.env, "CDI_SPEC_DIRS": spec_dirs, **(env_extra or {})}
     bundle = bench.bundle(f"create-{bench.new_id('b')}", {"cdi.k8s.io/bench": annotation})
     original = (bundle / "config.json").read_bytes()
     edited = bench.pre_edited_copy(bundle, f"edited-{bench.new_id('b')}", env)
+    command = [launcher, "--root", str(bench.root)] if launcher else bench.cdishim_cmd()
     return compare(
         Comparison(name, "cdishim create", "runc create (pre-edited)", budget_ms_added=budget),
-        _create_step(bench, bench.cdishim_cmd(), bundle, original, env),
+        _create_step(bench, command, bundle, original, env),
         _create_step(bench, bench.runc_cmd(), edited, None, env),
         runs or bench.runs,
     )
+
+
+def create_per_python(bench: Bench, launchers: dict[str, str]) -> list[Comparison]:
+    """The warm create path under each Python cdishim is installed with (``make test-matrix``'s venvs).
+
+    Each installation gets its own cache dir: a cache is keyed on the
+    interpreter, so sharing one would make every other run a miss.
+    """
+    return [
+        create_path(bench, f"create, demo spec (4 devices), cached, Python {label}", str(bench.spec_dir), FOUR_GPUS, 15,
+                    env_extra={"CDISHIM_CACHE_DIR": str(bench.work / f"cache-{label.split()[0]}")}, launcher=launcher)
+        for label, launcher in launchers.items()
+    ]
 
 
 def lifecycle(bench: Bench) -> Comparison:

@@ -2,13 +2,14 @@
 # Install the Debian packages cdishim needs, if missing.
 # Usage: install-deps.sh base|test
 #   base: the demo and the runtime (runc, busybox for bundles, Python and its packages)
-#   test: base plus the engines and tools the integration tests drive
+#   test: base plus the engines and tools the integration tests drive, and
+#         libcap-dev, to build python-prctl for the other Pythons of make test-matrix
 set -eu
 
 BASE="runc busybox-static jq python3 python3-venv python3-yaml python3-structlog \
 python3-pyroute2 python3-prctl python3-tomlkit"
 TEST="$BASE python3-pytest python3-hypothesis python3-jsonschema python3-grpcio python3-protobuf \
-docker.io containerd podman gcc libc6-dev iproute2 procps"
+docker.io containerd podman gcc libc6-dev libcap-dev iproute2 procps"
 
 case ${1:-test} in
     base) packages=$BASE ;;

@@ -5,7 +5,7 @@ A missing file means defaults. ``CDISHIM_CONFIG`` names another file,
 ``CDISHIM_CACHE_DIR`` overrides ``cache-dir``. Unknown keys are
 an error, so that a typo never silently changes nothing.
 
-Parsing TOML imports ``tomllib`` and with it ``re``: ~16 ms on a small node,
+Parsing TOML imports ``tomllib`` (or ``tomli``) and with it ``re``: ~16 ms on a small node,
 on every container start. So the parsed values are cached in
 ``$CDISHIM_CACHE_DIR/config.marshal`` (default ``/run/cdishim``), keyed on
 the code, the file's path and its stamp (`cdishim.statcache`).
@@ -118,11 +118,11 @@ def _read_values(path: str) -> dict[str, Any]:
 
 
 def _parse(path: str, data: bytes) -> dict[str, Any]:
-    import tomllib
+    from cdishim.tomlread import TOMLDecodeError, loads
 
     try:
-        document = tomllib.loads(data.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        document = loads(data.decode())
+    except (TOMLDecodeError, UnicodeDecodeError) as err:
         raise SettingsError(f"config {quote(path)}: {err}") from err
     values: dict[str, Any] = {}
     for key, value in document.items():

@@ -7,11 +7,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 import pytest
 
+from cdishim.tomlread import loads as toml_loads
 from tests.integration.conftest import require_program
 from tests.integration.daemons import private_containerd_config, private_daemon_json, running
 
@@ -51,7 +51,7 @@ def test_containerd_accepts_the_edited_config_toml(short_tmp, cdishim_bin):
     text = private_containerd_config(short_tmp).replace("SystemdCgroup = false", "SystemdCgroup = true", 1)
     config = short_tmp / "config.toml"
     config.write_text(text)
-    assert tomllib.loads(text)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["runc"][
+    assert toml_loads(text)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["runc"][
         "options"]["SystemdCgroup"] is True
     ctl("configure", "--engine", "containerd", "--config", str(config), "--runtime-path", cdishim_bin)
     assert ctl("configure", "--engine", "containerd", "--config", str(config),
@@ -59,7 +59,7 @@ def test_containerd_accepts_the_edited_config_toml(short_tmp, cdishim_bin):
 
     dump = subprocess.run(["containerd", "--config", str(config), "config", "dump"],
                           capture_output=True, text=True, check=True).stdout
-    runtime = tomllib.loads(dump)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["cdishim"]
+    runtime = toml_loads(dump)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["cdishim"]
     assert runtime["runtime_type"] == "io.containerd.runc.v2"
     assert runtime["options"]["BinaryName"] == cdishim_bin
     assert runtime["options"]["SystemdCgroup"] is True

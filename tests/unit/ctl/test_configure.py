@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cdishim import tomlread as tomllib
 from cdishim.ctl.main import main
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "engines"

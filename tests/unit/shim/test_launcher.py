@@ -100,3 +100,83 @@ def test_an_existing_older_config_keeps_the_fast_path(world):
 
 def test_an_empty_cache_dir_disables_the_fast_path(world):
     assert launch(world, "state", "x", CDISHIM_CACHE_DIR="").startswith("python ")
+
+
+def installed_launcher(directory: Path) -> Path:
+    """The launcher copied into *directory*, as an install puts it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    launcher = directory / "cdishim"
+    launcher.write_bytes(LAUNCHER.read_bytes())
+    launcher.chmod(0o755)
+    return launcher
+
+
+def run_installed(launcher: Path, *argv: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "CDISHIM_CACHE_DIR": "", "CDISHIM_CONFIG": str(tmp_path / "absent.toml")}
+    return subprocess.run([str(launcher), *argv], env=env, capture_output=True, text=True)
+
+
+def fake_python(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('#!/bin/sh\necho "python $0"\n')
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize("form", ["venv", "shebang", "shebang with a space", "pip's long-path form"])
+def test_the_launcher_runs_the_python_it_was_installed_with(tmp_path, form):
+    python = fake_python(tmp_path / "pythons" / "python3.9")
+    bin_dir = tmp_path / "bin"
+    launcher = installed_launcher(bin_dir)
+    if form == "venv":
+        (bin_dir / "python3").symlink_to(python)
+    else:
+        first = {"shebang": f"#!{python}", "shebang with a space": f"#! {python} -I",
+                 "pip's long-path form": "#!/bin/sh"}[form]
+        second = f"'''exec' \"{python}\" \"$0\" \"$@\"" if form == "pip's long-path form" else "# -*- coding: utf-8 -*-"
+        (bin_dir / "cdishim-hook").write_text(f"{first}\n{second}\nimport sys\n")
+    result = run_installed(launcher, "create", "--bundle", "/b", "x", tmp_path=tmp_path)
+    assert result.stdout.split()[:2] == ["python", str(bin_dir / "python3") if form == "venv" else str(python)]
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_a_venv_whose_python_is_gone_fails_in_one_line_and_never_falls_back(tmp_path, log_format):
+    bin_dir = tmp_path / "venv" / "bin"
+    launcher = installed_launcher(bin_dir)
+    (bin_dir / "python3").symlink_to(tmp_path / "removed" / "python3.9")
+    log = tmp_path / "runc.log"
+    result = run_installed(launcher, "--log", str(log), f"--log-format={log_format}", "create", "x", tmp_path=tmp_path)
+    message = (f"cdishim: the Python cdishim was installed with, {bin_dir / 'python3'}, is missing "
+               f"(a link to {tmp_path / 'removed' / 'python3.9'}); reinstall cdishim")
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", message + "\n")
+    line = log.read_text()
+    if log_format == "json":
+        import json
+
+        record = json.loads(line)
+        assert (record["level"], record["msg"]) == ("error", message)
+    else:
+        assert line.startswith('time="') and line.endswith(f' level=error msg="{message}"\n')
+
+
+def test_the_launcher_has_the_same_defaults_as_python():
+    from cdishim import defaults
+
+    text = LAUNCHER.read_text()
+    assert f"${{CDISHIM_CACHE_DIR-{defaults.CACHE_DIR}}}" in text
+    assert f"${{CDISHIM_CONFIG:-{defaults.SETTINGS_FILE}}}" in text
+
+
+def test_a_record_older_than_the_launcher_goes_to_python(world, tmp_path):
+    launcher = installed_launcher(tmp_path / "upgraded")
+    record = world["cache"] / "runtime"
+    past = time.time() - 100
+    os.utime(record, (past, past))  # the launcher was replaced (upgraded) after the record was written
+    env = {**world["env"]}
+    result = subprocess.run([str(launcher), "state", "x"], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("python ")
+    os.utime(record, None)
+    later = time.time() + 5
+    os.utime(record, (later, later))
+    result = subprocess.run([str(launcher), "state", "x"], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("runtime ")

@@ -3,7 +3,7 @@
 Values of tables that the file already defines are changed in place with
 tomlkit, a style-preserving TOML library. Tables the file does not define
 are appended as new ``[dotted.header]`` blocks at the end, which TOML allows
-and which reads well in a diff. The result is re-parsed with ``tomllib`` and
+and which reads well in a diff. The result is re-parsed with ``tomllib`` (`cdishim.tomlread`) and
 compared with the intended data, so an edit that tomlkit would get wrong is
 refused instead of written.
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 import copy
 import json
 import re
-import tomllib
 from collections.abc import Sequence
 from typing import Any
 
 from cdishim.errors import EngineConfigError, quote
+from cdishim.tomlread import TOMLDecodeError, loads
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 
@@ -25,8 +25,8 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 def parse_toml(text: str, path: str) -> dict[str, Any]:
     """Plain data of TOML *text*; errors name *path*."""
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
+        return loads(text)
+    except TOMLDecodeError as err:
         raise EngineConfigError(f"{quote(path)}: invalid TOML: {err}") from err
 
 
