@@ -23,7 +23,6 @@ import os
 import stat
 
 from cdishim.cdi.decode import decode_spec
-from cdishim.cdi.spec import SpecReadError, read_spec_document, spec_format
 from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust, check_spec_dir
 from cdishim.errors import SpecError, quote
 from cdishim.record import Record
@@ -34,6 +33,14 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cdishim.cdi.model import Device, Spec
+
+SPEC_EXTENSIONS = {".json": "json", ".yaml": "yaml"}
+
+
+def spec_format(path: str) -> str | None:
+    """``json`` or ``yaml`` for a spec file name, ``None`` for anything else (not a spec file)."""
+    return SPEC_EXTENSIONS.get(os.path.splitext(path)[1])
+
 
 class ResolvedDevice(Record):
     """A device together with the spec that defines it."""
@@ -201,6 +208,7 @@ def read_registry(
     trust: SpecTrust = DEFAULT_TRUST,
 ) -> Registry:
     """Read, parse and validate every spec file: the cold path."""
+    from cdishim.cdi.spec import SpecReadError, read_spec_document  # a cache hit needs neither
     loaded: list[SpecFile] = []
     documents: list[Any] = []
     decoded: dict[int, Spec] = {}

@@ -13,6 +13,7 @@ import os
 import stat
 
 from cdishim.cdi.decode import decode_spec, load_document
+from cdishim.cdi.registry import spec_format
 from cdishim.cdi.trust import DEFAULT_TRUST, SpecTrust, check_spec_file
 from cdishim.errors import SpecError, quote
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
     from cdishim.cdi.model import Spec
 
-SPEC_EXTENSIONS = {".json": "json", ".yaml": "yaml"}
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _FILE_TYPES = {
     stat.S_IFDIR: "a directory",
@@ -39,11 +39,6 @@ class SpecReadError(SpecError):
     Unlike every other `SpecError`, it is not a property of the file's
     content and stat, so a registry holding one is not cached.
     """
-
-
-def spec_format(path: str) -> str | None:
-    """``json`` or ``yaml`` for a spec file name, ``None`` for anything else."""
-    return SPEC_EXTENSIONS.get(os.path.splitext(path)[1])
 
 
 def parse_spec_document(data: bytes, path: str, priority: int = 0, fmt: str | None = None) -> tuple[Any, Spec]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cdishim.cdi.spec import parse_spec_document, spec_format
+from cdishim.cdi.registry import spec_format
+from cdishim.cdi.spec import parse_spec_document
 from cdishim.ctl.filewrite import read_current, write_file
 from cdishim.ctl.render import render
 from cdishim.ctl.specbuilder import BIND_OPTIONS, NAME_STRATEGIES, SpecDescription, describe_host
