@@ -39,8 +39,7 @@ def machine() -> dict[str, str]:
 def matrix_launchers(matrix: Path) -> dict[str, str]:
     """"3.9.18 (pyenv)" -> its venv's cdishim, for each venv `make test-matrix` left in *matrix*."""
     launchers = {}
-    for launcher in sorted(matrix.glob("*/bin/cdishim"), key=lambda path: [int(part) if part.isdigit() else part
-                                                                          for part in path.parts[-3].replace("-", ".").split(".")]):
+    for launcher in sorted(matrix.glob("*/bin/cdishim")):
         version, _, source = launcher.parts[-3].partition("-")
         launchers[f"{version} ({source})"] = str(launcher)
     return launchers

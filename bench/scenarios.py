@@ -137,7 +137,8 @@ def create_per_python(bench: Bench, launchers: dict[str, str]) -> list[Compariso
     """
     return [
         create_path(bench, f"create, demo spec (4 devices), cached, Python {label}", str(bench.spec_dir), FOUR_GPUS, 15,
-                    env_extra={"CDISHIM_CACHE_DIR": str(bench.work / f"cache-{label.split()[0]}")}, launcher=launcher)
+                    env_extra={"CDISHIM_CACHE_DIR": str(bench.work / f"cache-{label.replace(' ', '-')}")},
+                    launcher=launcher)
         for label, launcher in launchers.items()
     ]
 

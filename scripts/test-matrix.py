@@ -9,7 +9,7 @@ installed package. One line per interpreter: version, outcome, seconds.
 
 In CI (``CI=true``) fewer than three distinct minor versions is a failure,
 so an empty matrix cannot pass; elsewhere a missing one is reported and
-skipped.
+skipped. An interpreter that is found but does not run is reported too.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "build" / "matrix"
 SUPPORTED = [(3, 9), (3, 10), (3, 11), (3, 12), (3, 13)]
 MINIMUM_IN_CI = 3
+PIP_NETWORK = ["--timeout", "60", "--retries", "2"]
+TESTS_TIMEOUT_S = 1800
 TESTS = [
     "tests/unit",
     "tests/integration/test_runtime.py",  # create/run through the launcher on real bundles
@@ -60,44 +62,68 @@ def candidates() -> list[tuple[Path, str]]:
 
 
 def version_of(python: Path) -> tuple[int, ...] | None:
+    """The CPython version of *python*; None for one that does not run, or is not CPython."""
+    # Python 2 must be able to answer too, so that it is skipped as too old rather than as broken.
+    code = ("import platform, sys; sys.stdout.write('%s %d %d %d' % "
+            "((platform.python_implementation().lower(),) + tuple(sys.version_info[:3])))")
     try:
-        result = subprocess.run([str(python), "-c", "import sys; print(*sys.version_info[:3])"],
-                                capture_output=True, text=True, timeout=30)
-    except OSError:
+        result = subprocess.run([str(python), "-I", "-S", "-c", code], capture_output=True, text=True, timeout=30)
+        name, *numbers = result.stdout.split()
+        return tuple(int(part) for part in numbers) if result.returncode == 0 and name == "cpython" else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
         return None
-    return tuple(int(part) for part in result.stdout.split()) if result.returncode == 0 else None
 
 
-def interpreters() -> list[tuple[Path, str, tuple[int, ...]]]:
-    """Supported interpreters, one per real executable, oldest first."""
-    seen, chosen = set(), []
+def interpreters() -> tuple[list[tuple[Path, str, tuple[int, ...]]], list[Path]]:
+    """Supported interpreters, one per real executable, oldest first; and those that do not run."""
+    seen, chosen, broken = set(), [], []
     for python, source in candidates():
         real = os.path.realpath(python)
-        version = version_of(python)
-        if real in seen or version is None or tuple(version[:2]) not in SUPPORTED:
+        if real in seen:
             continue
         seen.add(real)
-        chosen.append((python, source, version))
-    return sorted(chosen, key=lambda item: item[2])
+        version = version_of(python)
+        if version is None:
+            broken.append(python)
+        elif tuple(version[:2]) in SUPPORTED:
+            chosen.append((python, source, version))
+    return sorted(chosen, key=lambda item: item[2]), broken
+
+
+def venv_name(python: Path, source: str, version: tuple[int, ...]) -> str:
+    """A venv name unique per interpreter: pyenv's version dir (3.13.0, 3.13.0t), else the version."""
+    label = python.parents[1].name if source == "pyenv" else ".".join(map(str, version))
+    return f"{label}-{source}"
 
 
 def install(python: Path, source: str, venv: Path, log) -> None:
     """A fresh venv with cdishim installed from this tree (not editable: the tests use the installed package)."""
     shutil.rmtree(venv, ignore_errors=True)
+    pip = [str(venv / "bin" / "pip"), "install", *PIP_NETWORK]
     if source == "distribution":  # its user takes the python3-* packages the distribution ships
         steps = [[str(python), "-m", "venv", "--system-site-packages", str(venv)],
-                 [str(venv / "bin" / "pip"), "install", "--no-deps", "--no-build-isolation", str(REPO)]]
+                 [*pip, "--no-deps", "--no-build-isolation", str(REPO)]]
     else:
-        steps = [[str(python), "-m", "venv", str(venv)],
-                 [str(venv / "bin" / "pip"), "install", f"{REPO}[device-plugin,test]"]]
+        steps = [[str(python), "-m", "venv", str(venv)], [*pip, f"{REPO}[device-plugin,test]"]]
     for step in steps:
-        subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, check=True, cwd=REPO)
+        log.write(f"$ {' '.join(step)}\n")
+        log.flush()
+        result = subprocess.run(step, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        log.write(result.stdout)
+        if result.returncode != 0:
+            errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR:")]
+            reason = errors[-1] if errors else f"exit status {result.returncode}"
+            raise subprocess.CalledProcessError(result.returncode, step, output=f"{step[1:3]} failed: {reason}")
 
 
 def run_tests(venv: Path, log) -> str:
     """The pytest summary line; raises CalledProcessError when tests fail."""
-    result = subprocess.run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    try:
+        result = subprocess.run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+                                timeout=TESTS_TIMEOUT_S)
+    except subprocess.TimeoutExpired as err:
+        raise subprocess.CalledProcessError(1, "pytest", output=f"tests ran past {TESTS_TIMEOUT_S} s") from err
     log.write(result.stdout)
     summary = (result.stdout.strip().splitlines() or ["no output"])[-1].strip("= ")
     if result.returncode != 0:
@@ -107,11 +133,13 @@ def run_tests(venv: Path, log) -> str:
 
 def main() -> int:
     WORK.mkdir(parents=True, exist_ok=True)
-    found = interpreters()
+    found, broken = interpreters()
     failures = 0
+    for python in broken:
+        print(f"{python!s:<22} found, but does not run as CPython: skipped")
     for python, source, version in found:
         label = f"{'.'.join(map(str, version))} ({source})"
-        venv = WORK / f"{'.'.join(map(str, version))}-{source}"
+        venv = WORK / venv_name(python, source, version)
         started = time.monotonic()
         with open(WORK / f"{venv.name}.log", "w") as log:
             try:
@@ -119,14 +147,14 @@ def main() -> int:
                 outcome = run_tests(venv, log)
             except subprocess.CalledProcessError as err:
                 failures += 1
-                outcome = f"FAILED: {err.output or 'install failed'} (see {log.name})"
+                outcome = f"FAILED: {err.output} (see {log.name})"
         print(f"{label:<22} {outcome:<44} {time.monotonic() - started:6.0f} s", flush=True)
     minors = {version[:2] for _, _, version in found}
     for minor in SUPPORTED:
         if minor not in minors:
             print(f"{'.'.join(map(str, minor)):<22} not found on this machine: skipped")
     if os.environ.get("CI") == "true" and len(minors) < MINIMUM_IN_CI:
-        print(f"test-matrix: only {len(minors)} Python minor version(s) ran; CI needs at least {MINIMUM_IN_CI}")
+        print(f"test-matrix: only {len(minors)} Python minor version(s) found; CI needs at least {MINIMUM_IN_CI}")
         return 1
     return 1 if failures else 0
 

@@ -31,10 +31,12 @@ import sys
 # versions whose behaviour the property tests prove equal to json's (make
 # test-matrix runs them on each); anywhere else, json does the work.
 PROVEN_VERSIONS = ((3, 9), (3, 13))
+_json = None
 if sys.implementation.name == "cpython" and PROVEN_VERSIONS[0] <= sys.version_info[:2] <= PROVEN_VERSIONS[1]:
-    import _json
-else:  # pragma: no cover - another implementation, or a version not proven yet
-    _json = None
+    try:
+        import _json
+    except ImportError:  # pragma: no cover - a CPython built without it
+        _json = None
 
 _WHITESPACE = " \t\n\r"
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}

@@ -79,7 +79,8 @@ def test_parsed_config_is_cached_and_reparsed_when_the_file_changes(tmp_path, mo
     assert load_settings(str(path)).log_level == "error"
     assert (cache / "config.marshal").exists()
     # A fresh process reads the cache without importing tomllib.
-    code = f"import sys; from cdishim.settings import load_settings; c = load_settings({str(path)!r}); print(c.log_level, 'tomllib' in sys.modules)"
+    code = (f"import sys; from cdishim.settings import load_settings; c = load_settings({str(path)!r}); "
+            "print(c.log_level, 'cdishim.tomlread' in sys.modules)")
     env = {**os.environ, "CDISHIM_CACHE_DIR": str(cache)}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["error", "False"]

@@ -111,32 +111,67 @@ def installed_launcher(directory: Path) -> Path:
     return launcher
 
 
-def run_installed(launcher: Path, *argv: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", "CDISHIM_CACHE_DIR": "", "CDISHIM_CONFIG": str(tmp_path / "absent.toml")}
+def run_installed(launcher: Path, *argv: str, tmp_path: Path, **env_vars: str) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "CDISHIM_CACHE_DIR": "", "CDISHIM_CONFIG": str(tmp_path / "absent.toml"), **env_vars}
     return subprocess.run([str(launcher), *argv], env=env, capture_output=True, text=True)
 
 
 def fake_python(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('#!/bin/sh\necho "python $0"\n')
+    path.write_text('#!/bin/sh\nprintf "python %s\\n" "$0"\nprintf "%s\\n" "$@"\n')
     path.chmod(0o755)
     return path
 
 
-@pytest.mark.parametrize("form", ["venv", "shebang", "shebang with a space", "pip's long-path form"])
+HOOK_FIRST_LINES = {
+    "shebang": "#!{python}\n# -*- coding: utf-8 -*-\n",
+    "shebang with blanks and an option": "#!  {python} -I\n",
+    "shebang with CRLF": "#!{python}\r\n",
+    "pip's long-path form": "#!/bin/sh\n'''exec' {python} \"$0\" \"$@\"\n",
+    "pip's long-path form, quoted": "#!/bin/sh\n'''exec' \"{python}\" \"$0\" \"$@\"\n",
+    "env": "#!/usr/bin/env python3.9\n",
+}
+
+
+@pytest.mark.parametrize("form", ["venv", *HOOK_FIRST_LINES])
 def test_the_launcher_runs_the_python_it_was_installed_with(tmp_path, form):
-    python = fake_python(tmp_path / "pythons" / "python3.9")
+    # A path with a space cannot be on a #! line: pip then writes its quoted long-path form.
+    python = fake_python(tmp_path / ("pythons dir" if form.endswith("quoted") else "pythons") / "python3.9")
     bin_dir = tmp_path / "bin"
     launcher = installed_launcher(bin_dir)
     if form == "venv":
         (bin_dir / "python3").symlink_to(python)
+        (tmp_path / "pyvenv.cfg").write_text("home = /x\n")
+        expected = bin_dir / "python3"
     else:
-        first = {"shebang": f"#!{python}", "shebang with a space": f"#! {python} -I",
-                 "pip's long-path form": "#!/bin/sh"}[form]
-        second = f"'''exec' \"{python}\" \"$0\" \"$@\"" if form == "pip's long-path form" else "# -*- coding: utf-8 -*-"
-        (bin_dir / "cdishim-hook").write_text(f"{first}\n{second}\nimport sys\n")
-    result = run_installed(launcher, "create", "--bundle", "/b", "x", tmp_path=tmp_path)
-    assert result.stdout.split()[:2] == ["python", str(bin_dir / "python3") if form == "venv" else str(python)]
+        (bin_dir / "cdishim-hook").write_text(HOOK_FIRST_LINES[form].format(python=python) + "import sys\n")
+        expected = python
+    env_path = f"{python.parent}:/usr/bin:/bin" if form == "env" else "/usr/bin:/bin"
+    result = run_installed(launcher, "create", "--bundle", "/b", "x", tmp_path=tmp_path, PATH=env_path)
+    assert result.stdout.splitlines()[0] == f"python {expected}", result.stderr
+
+
+def test_a_python3_beside_the_launcher_outside_a_venv_is_not_used(tmp_path):
+    """`make install` puts cdishim in /usr/local/bin, where some other python3 may live too."""
+    mine, other = fake_python(tmp_path / "mine" / "python3"), fake_python(tmp_path / "bin" / "python3")
+    launcher = installed_launcher(tmp_path / "bin")
+    (tmp_path / "bin" / "cdishim-hook").write_text(f"#!{mine}\n")
+    result = run_installed(launcher, "create", "x", tmp_path=tmp_path)
+    assert result.stdout.splitlines()[0] == f"python {mine}" and str(other) not in result.stdout
+
+
+def test_a_symlinked_launcher_runs_its_venvs_python(tmp_path):
+    venv = tmp_path / "venv"
+    launcher = installed_launcher(venv / "bin")
+    (venv / "bin" / "python3").symlink_to(fake_python(tmp_path / "python3.9"))
+    (venv / "pyvenv.cfg").write_text("home = /x\n")
+    link = tmp_path / "local" / "cdishim"
+    link.parent.mkdir()
+    link.symlink_to(launcher)
+    result = run_installed(link, "create", "x", tmp_path=tmp_path)
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"python {venv / 'bin' / 'python3'}"
+    assert lines[-3:] == [str(launcher), "create", "x"]  # cdishim learns where it really is
 
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
@@ -144,6 +179,7 @@ def test_a_venv_whose_python_is_gone_fails_in_one_line_and_never_falls_back(tmp_
     bin_dir = tmp_path / "venv" / "bin"
     launcher = installed_launcher(bin_dir)
     (bin_dir / "python3").symlink_to(tmp_path / "removed" / "python3.9")
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /x\n")
     log = tmp_path / "runc.log"
     result = run_installed(launcher, "--log", str(log), f"--log-format={log_format}", "create", "x", tmp_path=tmp_path)
     message = (f"cdishim: the Python cdishim was installed with, {bin_dir / 'python3'}, is missing "
@@ -180,3 +216,19 @@ def test_a_record_older_than_the_launcher_goes_to_python(world, tmp_path):
     os.utime(record, (later, later))
     result = subprocess.run([str(launcher), "state", "x"], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.startswith("runtime ")
+
+
+def test_a_python_that_cannot_import_cdishim_fails_in_one_line(tmp_path):
+    """A venv whose python3 now runs another minor version: one line and a runc log record, no traceback."""
+    import json
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)  # no cdishim in it
+    launcher = installed_launcher(venv / "bin")
+    log = tmp_path / "runc.log"
+    result = run_installed(launcher, "--log", str(log), "--log-format", "json", "create", "x", tmp_path=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("cdishim: ") and "cannot import cdishim (No module named 'cdishim')" in result.stderr
+    assert json.loads(log.read_text())["msg"] == result.stderr.strip()
