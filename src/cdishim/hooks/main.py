@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
+    from cdishim.oci.state import HookState
+
 EXAMPLES = """\
 examples (as OCI hooks; the state comes on stdin):
   cdishim-hook create-symlinks --link libmock.so.1::/usr/lib/libmock.so
@@ -24,6 +26,7 @@ examples (as OCI hooks; the state comes on stdin):
   cdishim-hook chmod --mode 0755 --path /usr/local/bin/list_device.sh
   cdishim-hook netdev --host-if eth1 --name net0
   cdishim-hook exec --timeout 5 --env PATH=/bin -- /usr/bin/vendor-hook vendor-hook --flag
+  cdishim-hook exec --argc 1 -- /usr/bin/first first --timeout 5 -- /usr/bin/second second
 """
 
 
@@ -49,18 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
     netdev.add_argument("--name")
     netdev.add_argument("--from-config", action="store_true",
                         help="every interface of linux.netDevices in the bundle's config.json")
-    wrapper = hooks.add_parser("exec", help="run a vendor hook with its declared env, confined")
+    wrapper = hooks.add_parser(
+        "exec", help="run vendor hooks of one stage with their declared env, confined",
+        description="GROUP [GROUP ...]; GROUP: [--timeout S] [--env K=V ...] [--argc N] [--builtin] -- PATH "
+                    "[ARGV0 ARG ...]. --argc N: the N arguments after PATH are this hook's, and another group "
+                    "follows; --builtin: one of cdishim-hook's own programs, run in this process.")
     wrapper.add_argument("--timeout", type=float, metavar="SECONDS")
     wrapper.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    wrapper.add_argument("--argc", type=int, metavar="N")
+    wrapper.add_argument("--builtin", action="store_true")
     wrapper.add_argument("command", nargs=argparse.REMAINDER, metavar="-- PATH [ARGV0 ARG ...]")
     return parser
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    """Run the hook *args* names."""
-    from cdishim.oci.state import bundle_library_folders, bundle_net_devices, container_rootfs, read_state
+def dispatch(args: argparse.Namespace, state: HookState) -> int:
+    """Run the hook *args* names, for the container of *state*."""
+    from cdishim.oci.state import bundle_library_folders, bundle_net_devices, container_rootfs
 
-    state = read_state(sys.stdin.buffer)
     if args.hook == "netdev":
         from cdishim.hooks import netdev
 
@@ -109,14 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cdishim.hooks import wrapper
 
         try:
-            return wrapper.run(*wrapper.parse_args(args_list[1:]))
+            return wrapper.run(wrapper.parse_args(args_list[1:]))
         except CdishimError as err:
             show_traceback_when_debugging()
             sys.stderr.write(f"cdishim-hook exec: {err}\n")
             return 1
     args = build_parser().parse_args(args_list)
     try:
-        return dispatch(args)
+        from cdishim.oci.state import read_state
+
+        return dispatch(args, read_state(sys.stdin.buffer))
     except CdishimError as err:
         show_traceback_when_debugging()
         sys.stderr.write(f"cdishim-hook {args.hook}: {err}\n")

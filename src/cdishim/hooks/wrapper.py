@@ -1,7 +1,10 @@
-"""``exec [--timeout S] [--env K=V ...] -- PATH [ARGV0 ARG ...]``: run a vendor hook safely.
+"""``exec GROUP [GROUP ...]``: run the CDI hooks of one stage, in order, each confined.
 
-The runtime shim rewrites each hook it injects from a CDI spec to run
-through this wrapper (``wrap-hooks = true``). The vendor hook then runs:
+``GROUP`` is ``[--timeout S] [--env K=V ...] [--argc N] [--builtin] -- PATH
+[ARGV0 ARG ...]``. The runtime shim rewrites the hooks it injects from CDI
+specs to run through this wrapper (``wrap-hooks = true``): the consecutive
+hooks of one stage become one wrapper process, each hook a group. Each vendor
+hook then runs:
 
 - with exactly the env its spec declared (passed as ``--env``, not inherited
   from anywhere), minus any ``LD_*`` variable;
@@ -9,6 +12,11 @@ through this wrapper (``wrap-hooks = true``). The vendor hook then runs:
 - under its own timeout: when it runs past it, its whole process group is
   killed and the hook fails with a message saying so;
 - with the OCI state forwarded on stdin, and its outcome logged.
+
+The first hook that fails stops the stage: the hooks after it do not run,
+as when each was a hook of its own. cdishim-hook's own programs
+(create-symlinks, update-ldcache, chmod), marked ``--builtin``, run in the
+wrapper's process instead of a new one.
 """
 
 from __future__ import annotations
@@ -20,6 +28,11 @@ import time
 from cdishim import defaults
 from cdishim.errors import HookError, quote
 from cdishim.hooks import sandbox
+from cdishim.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def hook_env(entries: list[str]) -> dict[str, str]:
@@ -47,55 +60,109 @@ def run_hook(path: str, argv: list[str], env: dict[str, str], timeout_s: float |
     return status
 
 
-def run(path: str, argv: list[str], env_entries: list[str], timeout_s: float | None) -> int:
-    """Forward stdin to the hook, log the outcome, return the hook's status."""
+class HookCall(Record):
+    """One hook of a stage, as the wrapper runs it."""
+
+    path: str
+    argv: tuple[str, ...]
+    env: tuple[str, ...] = ()
+    timeout: float | None = None
+    builtin: bool = False  # one of cdishim-hook's own programs: run in this process
+
+
+def run(calls: list[HookCall]) -> int:
+    """Run *calls* in order with the state from stdin; stop at the first that fails."""
     from cdishim.log import log_event
     from cdishim.settings import load_settings
 
     state = sys.stdin.buffer.read(defaults.MAX_STATE_BYTES + 1)
-    env = hook_env(env_entries)
     settings = load_settings()
-    started = time.monotonic()
-    try:
-        status = run_hook(path, argv, env, timeout_s, state)
-    except HookError as err:
-        log_event(settings, "error", "hook failed", hook=path, error=str(err))
-        raise
-    level = "info" if status == 0 else "error"
-    log_event(settings, level, "hook finished", hook=path, status=status,
-              seconds=round(time.monotonic() - started, 3))
-    if status != 0:
-        raise HookError(f"hook {quote(path)} exited with status {status}")
+    for call in calls:
+        started = time.monotonic()
+        try:
+            if call.builtin:
+                run_builtin(call, state)
+                status = 0
+            else:
+                status = run_hook(call.path, list(call.argv), hook_env(list(call.env)), call.timeout, state)
+        except HookError as err:
+            log_event(settings, "error", "hook failed", hook=call.path, error=str(err))
+            raise
+        level = "info" if status == 0 else "error"
+        log_event(settings, level, "hook finished", hook=call.path, status=status,
+                  seconds=round(time.monotonic() - started, 3))
+        if status != 0:
+            raise HookError(f"hook {quote(call.path)} exited with status {status}")
     return 0
 
 
-def parse_args(args: list[str]) -> tuple[str, list[str], list[str], float | None]:
-    """``[--timeout S] [--env K=V ...] -- PATH [ARGV0 ARG ...]`` without argparse (start-up cost).
+def run_builtin(call: HookCall, state: bytes) -> None:
+    """Run one of cdishim-hook's own programs here, instead of starting the program again."""
+    import io
 
-    Returns (path, argv, env entries, timeout); `HookError` for anything else.
+    from cdishim.errors import CdishimError
+    from cdishim.hooks.main import build_parser, dispatch
+    from cdishim.oci.state import read_state
+
+    try:
+        dispatch(build_parser().parse_args(list(call.argv[1:])), read_state(io.BytesIO(state)))
+    except CdishimError as err:
+        raise HookError(f"hook {quote(call.path)} {call.argv[1]}: {err}") from err
+    except SystemExit as err:  # argparse refused the arguments (it has said why on stderr)
+        raise HookError(f"hook {quote(call.path)}: invalid arguments {' '.join(call.argv[1:])}") from err
+
+
+USAGE = "usage: exec GROUP [GROUP ...]; GROUP: [--timeout S] [--env K=V ...] [--argc N] [--builtin] -- PATH [ARGV0 ARG ...]"
+
+
+def parse_args(args: list[str]) -> list[HookCall]:
+    """The hooks an ``exec`` command line names, without argparse (start-up cost).
+
+    A group's ``--argc N`` says how many arguments after PATH are its own;
+    the last group may leave it out and take the rest. `HookError` for
+    anything else.
     """
-    env: list[str] = []
-    timeout: float | None = None
+    calls: list[HookCall] = []
     position = 0
-    while position < len(args) and args[position] != "--":
-        option, _, inline = args[position].partition("=")
-        if option not in ("--timeout", "--env"):
-            raise HookError(f"exec: unknown option {quote(args[position])}; usage: exec [--timeout S] "
-                            "[--env K=V ...] -- PATH [ARGV0 ARG ...]")
-        if not inline:
-            position += 1
-            if position >= len(args):
-                raise HookError(f"exec: {option} needs a value")
-            inline = args[position]
-        if option == "--env":
-            env.append(inline)
-        else:
-            try:
-                timeout = float(inline)
-            except ValueError:
-                raise HookError(f"exec: --timeout {quote(inline)}: expected seconds") from None
+    while True:
+        options: dict[str, Any] = {"env": [], "timeout": None, "argc": None, "builtin": False}
+        while position < len(args) and args[position] != "--":
+            position = _parse_option(args, position, options)
+        command = args[position + 1:]
+        if not command:
+            raise HookError(f"exec: missing -- PATH [ARGV0 ARG ...]; {USAGE}")
+        argc = len(command) - 1 if options["argc"] is None else options["argc"]
+        if argc > len(command) - 1:
+            raise HookError(f"exec: --argc {argc}: only {len(command) - 1} arguments follow {quote(command[0])}")
+        calls.append(HookCall(path=command[0], argv=tuple(command[1:1 + argc]), env=tuple(options["env"]),
+                              timeout=options["timeout"], builtin=options["builtin"]))
+        position += 2 + argc
+        if options["argc"] is None or position >= len(args):
+            return calls
+
+
+def _parse_option(args: list[str], position: int, options: dict[str, Any]) -> int:
+    """Read the option at *position* into *options*; the position after it."""
+    option, sep, inline = args[position].partition("=")
+    if option == "--builtin" and not sep:
+        options["builtin"] = True
+        return position + 1
+    if option not in ("--timeout", "--env", "--argc"):
+        raise HookError(f"exec: unknown option {quote(args[position])}; {USAGE}")
+    if not sep:
         position += 1
-    command = args[position + 1:]
-    if not command:
-        raise HookError("exec: missing -- PATH [ARGV0 ARG ...]")
-    return command[0], command[1:], env, timeout
+        if position >= len(args):
+            raise HookError(f"exec: {option} needs a value")
+        inline = args[position]
+    if option == "--env":
+        options["env"].append(inline)
+    elif option == "--timeout":
+        try:
+            options["timeout"] = float(inline)
+        except ValueError:
+            raise HookError(f"exec: --timeout {quote(inline)}: expected seconds") from None
+    else:
+        if not inline.isdigit():
+            raise HookError(f"exec: --argc {quote(inline)}: expected a count")
+        options["argc"] = int(inline)
+    return position + 1

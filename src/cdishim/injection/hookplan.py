@@ -3,9 +3,13 @@
 - With ``wrap-hooks = true`` (the default), every hook that comes from a CDI
   spec runs through ``cdishim-hook exec``, which gives it exactly the env the
   spec declared (passed as arguments; the wrapper itself gets only ``PATH``),
-  cwd ``/``, no_new_privs and its timeout. The outer timeout gets a little
-  grace so the wrapper, not the runtime, reports a hook that ran too long.
-  Hooks the engine put in the config are not CDI edits and are never touched.
+  cwd ``/``, no_new_privs and its timeout. The CDI hooks of one stage (they
+  come after the engine's, in spec order) share one wrapper process, which
+  runs them in order and stops at the first that fails; cdishim-hook's own
+  programs among them run in that process. The outer timeout is the sum of
+  the hooks' plus a little grace, so the wrapper, not the runtime, reports a
+  hook that ran too long. Hooks the engine put in the config are not CDI
+  edits and are never touched.
 - When the low-level runtime does not apply ``linux.netDevices`` itself
   (runc < 1.4, crun < 1.22, as ``runc features`` says), each CDI netDevice
   also gets a createRuntime hook ``cdishim-hook netdev``. ``linux.netDevices``
@@ -22,6 +26,8 @@ from cdishim.errors import ApplyError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from cdishim.oci.runtime import RuntimeFacts
     from cdishim.settings import Settings
 
@@ -35,16 +41,39 @@ def default_hook_program(cdishim_path: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(cdishim_path)), HOOK_PROGRAM_NAME)
 
 
-def wrap_hook(hook: Hook, program: str) -> Hook:
-    """*hook* run through ``cdishim-hook exec``."""
+# cdishim-hook's own programs that can run inside the wrapper: netdev is not one,
+# as it enters the container's network namespace.
+BUILTIN_HOOKS = ("create-symlinks", "update-ldcache", "chmod")
+
+
+def wrap_stage(hooks: Sequence[Hook], program: str) -> Hook:
+    """The CDI *hooks* of one stage as one ``cdishim-hook exec`` entry that runs them in order."""
     args = [program, "exec"]
+    for hook in hooks:
+        args += _group(hook, program, counted=len(hooks) > 1)
+    timeouts = [hook.timeout for hook in hooks]
+    timeout = sum(timeouts) + TIMEOUT_GRACE_S if None not in timeouts else None  # type: ignore[arg-type]
+    return Hook(hook_name=hooks[0].hook_name, path=program, args=tuple(args), env=WRAPPER_ENV, timeout=timeout)
+
+
+def _group(hook: Hook, program: str, counted: bool) -> list[str]:
+    """The wrapper's arguments for *hook*; *counted* when more groups follow it or precede it."""
+    group = []
     if hook.timeout is not None:
-        args += ["--timeout", str(hook.timeout)]
+        group += ["--timeout", str(hook.timeout)]
     for entry in hook.env:
-        args += ["--env", entry]
-    args += ["--", hook.path, *hook.args]
-    timeout = hook.timeout + TIMEOUT_GRACE_S if hook.timeout is not None else None
-    return Hook(hook_name=hook.hook_name, path=program, args=tuple(args), env=WRAPPER_ENV, timeout=timeout)
+        group += ["--env", entry]
+    if counted:
+        group += ["--argc", str(len(hook.args))]
+    if is_builtin(hook, program):
+        group.append("--builtin")
+    return [*group, "--", hook.path, *hook.args]
+
+
+def is_builtin(hook: Hook, program: str) -> bool:
+    """Whether *hook* runs one of *program*'s own hook programs (``cdishim-hook create-symlinks ...``)."""
+    return (len(hook.args) >= 2 and hook.args[1] in BUILTIN_HOOKS
+            and os.path.realpath(hook.path) == os.path.realpath(program))
 
 
 def netdev_hook(device: NetDevice, program: str) -> Hook:
@@ -62,7 +91,12 @@ def plan_hooks(edits: ContainerEdits, settings: Settings, facts: RuntimeFacts) -
     if not edits.hooks and not edits.net_devices:
         return edits
     program = settings.hook_program or default_hook_program(facts.cdishim_program)
-    hooks = tuple(wrap_hook(hook, program) for hook in edits.hooks) if settings.wrap_hooks else edits.hooks
+    hooks = edits.hooks
+    if settings.wrap_hooks and hooks:
+        stages: dict[str, list[Hook]] = {}
+        for hook in hooks:
+            stages.setdefault(hook.hook_name, []).append(hook)
+        hooks = tuple(wrap_stage(stage, program) for stage in stages.values())
     if edits.net_devices and not facts.applies_net_devices():
         hooks += tuple(netdev_hook(device, program) for device in edits.net_devices)
     if hooks == edits.hooks:

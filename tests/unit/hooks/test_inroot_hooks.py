@@ -143,3 +143,29 @@ def test_bad_state_is_a_one_line_error(bundle, monkeypatch, capsys):
     assert main(["chmod", "--mode", "0755", "--path", "/x"]) == 1
     assert capsys.readouterr().err == ("cdishim-hook chmod: invalid OCI state on stdin: "
                                        "bundle must be an absolute path\n")
+
+
+def test_own_hooks_run_inside_the_stage_wrapper(bundle, monkeypatch, capsys):
+    """create-symlinks and chmod as --builtin groups: no new process, same confinement of paths."""
+    (bundle.rootfs / "tool").write_text("#!/bin/sh\n")
+    status, err = bundle.hook(
+        monkeypatch, capsys, "exec",
+        "--argc", "3", "--builtin", "--", "/usr/bin/cdishim-hook", "cdishim-hook", "create-symlinks",
+        "--link=/tool::/usr/bin/tool",
+        "--argc", "6", "--builtin", "--", "/usr/bin/cdishim-hook", "cdishim-hook", "chmod", "--mode", "0750",
+        "--path", "/tool")
+    assert (status, err) == (0, "")
+    assert os.readlink(bundle.rootfs / "usr" / "bin" / "tool") == "/tool"
+    assert (bundle.rootfs / "tool").stat().st_mode & 0o777 == 0o750
+    assert bundle.host_untouched()
+
+
+def test_a_failing_own_hook_stops_the_stage_with_its_reason(bundle, monkeypatch, capsys, tmp_path):
+    marker = tmp_path / "after"
+    status, err = bundle.hook(
+        monkeypatch, capsys, "exec",
+        "--argc", "6", "--builtin", "--", "/usr/bin/cdishim-hook", "cdishim-hook", "chmod", "--mode", "0755",
+        "--path", "/missing",
+        "--argc", "3", "--", "/bin/sh", "sh", "-c", f"touch {marker}")
+    assert status == 1 and err.startswith('cdishim-hook exec: hook "/usr/bin/cdishim-hook" chmod: ')
+    assert err.count("\n") == 1 and not marker.exists()

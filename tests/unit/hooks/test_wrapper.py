@@ -70,3 +70,40 @@ def test_outcome_is_logged(monkeypatch, capsys, tmp_path):
     assert main(["exec", "--", "/bin/true"]) == 0
     record = json.loads(log.read_text().splitlines()[-1])
     assert record["event"] == "hook finished" and record["hook"] == "/bin/true" and record["status"] == 0
+
+
+def test_the_hooks_of_a_stage_run_in_order_and_stop_at_the_first_failure(monkeypatch, capsys, tmp_path):
+    log = tmp_path / "order"
+    status, err = run_wrapper(
+        monkeypatch, capsys, tmp_path,
+        "--env", "N=1", "--argc", "3", "--", "/bin/sh", "sh", "-c", f'echo "first $N" >> {log}',
+        "--argc", "3", "--", "/bin/sh", "sh", "-c", f"echo second >> {log}; exit 4",
+        "--argc", "3", "--", "/bin/sh", "sh", "-c", f"echo third >> {log}")
+    assert status == 1 and err == 'cdishim-hook exec: hook "/bin/sh" exited with status 4\n'
+    assert log.read_text().splitlines() == ["first 1", "second"]  # the hook after the failing one did not run
+
+
+def test_each_hook_of_a_stage_keeps_its_own_env_and_timeout(monkeypatch, capsys, tmp_path):
+    log = tmp_path / "env"
+    started = time.monotonic()
+    status, err = run_wrapper(
+        monkeypatch, capsys, tmp_path,
+        "--env", "ONLY_FIRST=1", "--argc", "3", "--", "/bin/sh", "sh", "-c", f"env | grep ONLY_ >> {log}; true",
+        "--timeout", "0.5", "--argc", "3", "--", "/bin/sh", "sh", "-c", f"env | grep ONLY_ >> {log}; sleep 30")
+    assert status == 1 and err == 'cdishim-hook exec: hook "/bin/sh" timed out after 0.5s\n'
+    assert time.monotonic() - started < 5
+    assert log.read_text().splitlines() == ["ONLY_FIRST=1"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--argc", "5", "--", "/bin/true", "true"], "--argc 5: only 1 arguments follow"),
+    (["--argc", "x", "--", "/bin/true"], '--argc "x": expected a count'),
+    (["--argc", "0", "--", "/bin/true"], None),  # no argv: the hook runs as its own argv0
+    (["--argc", "1", "--", "/bin/true", "true", "--bogus"], 'unknown option "--bogus"'),
+])
+def test_groups_are_counted_exactly(monkeypatch, capsys, tmp_path, argv, message):
+    status, err = run_wrapper(monkeypatch, capsys, tmp_path, *argv)
+    if message is None:
+        assert (status, err) == (0, "")
+    else:
+        assert status == 1 and message in err and err.count("\n") == 1

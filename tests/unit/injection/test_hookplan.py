@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from cdishim.cdi.model import ContainerEdits, Hook, NetDevice
 from cdishim.errors import ApplyError
-from cdishim.hooks.wrapper import parse_args
-from cdishim.injection.hookplan import WRAPPER_ENV, default_hook_program, plan_hooks, wrap_hook
+from cdishim.hooks.wrapper import HookCall, parse_args
+from cdishim.injection.hookplan import WRAPPER_ENV, default_hook_program, plan_hooks, wrap_stage
 from cdishim.oci.runtime import RuntimeFacts
 from cdishim.settings import Settings
 
@@ -90,10 +90,43 @@ env_entries = st.builds(lambda key, value: f"{key}={value}",
                             lambda key: "=" not in key)), texts)
 
 
-@given(path=st.sampled_from(["/usr/bin/hook", "/--", "/opt/a b/hook"]), args=st.lists(texts, max_size=5),
-       env=st.lists(env_entries, max_size=4), timeout=st.one_of(st.none(), st.integers(1, 2**31 - 1)))
-def test_the_wrapped_argv_round_trips_through_the_wrapper_parser(path, args, env, timeout):
-    hook = Hook(hook_name="createContainer", path=path, args=tuple(args), env=tuple(env), timeout=timeout)
-    wrapped = wrap_hook(hook, PROGRAM)
+hooks = st.builds(
+    lambda path, args, env, timeout: Hook(hook_name="createContainer", path=path, args=tuple(args), env=tuple(env),
+                                          timeout=timeout),
+    st.sampled_from(["/usr/bin/hook", "/--", "/opt/a b/hook"]), st.lists(texts, max_size=5),
+    st.lists(env_entries, max_size=4), st.one_of(st.none(), st.integers(1, 2**31 - 1)))
+
+
+@given(stage=st.lists(hooks, min_size=1, max_size=4))
+def test_the_wrapped_argv_round_trips_through_the_wrapper_parser(stage):
+    wrapped = wrap_stage(stage, PROGRAM)
     assert wrapped.args[:2] == (PROGRAM, "exec")
-    assert parse_args(list(wrapped.args[2:])) == (path, list(args), list(env), timeout)
+    assert parse_args(list(wrapped.args[2:])) == [
+        HookCall(path=hook.path, argv=hook.args, env=hook.env, timeout=hook.timeout) for hook in stage]
+
+
+def test_the_hooks_of_a_stage_share_one_wrapper_and_engine_order_is_kept():
+    first = Hook(hook_name="createContainer", path="/usr/bin/a", args=("a",), timeout=3)
+    other = Hook(hook_name="poststart", path="/usr/bin/p")
+    second = Hook(hook_name="createContainer", path="/usr/bin/b", args=("b", "-v"), env=("X=1",), timeout=4)
+    edits = plan_hooks(ContainerEdits(hooks=(first, other, second)), WRAPPING, Facts())
+    assert [hook.hook_name for hook in edits.hooks] == ["createContainer", "poststart"]
+    create = edits.hooks[0]
+    assert create.timeout == 3 + 4 + 2
+    assert create.args == (PROGRAM, "exec", "--timeout", "3", "--argc", "1", "--", "/usr/bin/a", "a",
+                           "--timeout", "4", "--env", "X=1", "--argc", "2", "--", "/usr/bin/b", "b", "-v")
+    assert edits.hooks[1].timeout is None  # a hook without a timeout: none for its wrapper either
+
+
+def test_cdishim_hooks_own_programs_are_marked_to_run_inside_the_wrapper(tmp_path):
+    program = tmp_path / "cdishim-hook"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    link = tmp_path / "link-to-hook"
+    link.symlink_to(program)
+    own = Hook(hook_name="createContainer", path=str(link), args=("cdishim-hook", "chmod", "--mode", "0755", "--path", "/x"))
+    netdev = Hook(hook_name="createContainer", path=str(program), args=("cdishim-hook", "netdev", "--from-config"))
+    vendor = Hook(hook_name="createContainer", path="/usr/bin/vendor", args=("vendor", "chmod"))
+    wrapped = plan_hooks(ContainerEdits(hooks=(own, netdev, vendor)), Settings(hook_program=str(program)), Facts())
+    calls = parse_args(list(wrapped.hooks[0].args[2:]))
+    assert [call.builtin for call in calls] == [True, False, False]  # netdev enters a netns: never in-process
