@@ -26,3 +26,20 @@ def build_shared_library(directory: Path) -> Path:
     subprocess.run(["gcc", "-shared", "-fPIC", f"-Wl,-soname,{SONAME}", "-o", str(library), str(source)], check=True)
     source.unlink()
     return library
+
+
+LAUNCHER_SOURCE = Path(__file__).resolve().parents[1] / "launcher" / "cdishim.c"
+
+
+def build_launcher(directory: Path) -> Path:
+    """Compile the launcher (launcher/cdishim.c) into *directory*, warnings as errors."""
+    if shutil.which("gcc") is None:
+        message = "gcc is missing: run `make deps`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    directory.mkdir(parents=True, exist_ok=True)
+    program = directory / "cdishim"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(program), str(LAUNCHER_SOURCE)],
+                   check=True)
+    return program

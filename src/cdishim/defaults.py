@@ -7,6 +7,7 @@ can use them at no cost.
 SETTINGS_FILE = "/etc/cdishim/config.toml"
 SPEC_DIRS = ("/etc/cdi", "/var/run/cdi")  # lowest priority first, as the reference
 CACHE_DIR = "/run/cdishim"
+INJECTOR_SOCKET = "/run/cdishim/injector.sock"
 ANNOTATION_PREFIX = "cdi.k8s.io/"
 TRUST_POLICY = "root-owned"
 MAX_SPEC_BYTES = 4 * 1024 * 1024

@@ -47,6 +47,7 @@ class Settings(Record):
     max_spec_bytes: int = defaults.MAX_SPEC_BYTES
     max_devices_per_request: int = 128
     max_annotation_bytes: int = 16 * 1024
+    injector_socket: str = defaults.INJECTOR_SOCKET  # the resident injector's; empty: never ask one
 
     def spec_trust(self) -> SpecTrust:
         """The trust policy for spec files and dirs."""
@@ -71,6 +72,7 @@ _KEYS: dict[str, tuple[str, type]] = {
     "max-spec-bytes": ("max_spec_bytes", int),
     "max-devices-per-request": ("max_devices_per_request", int),
     "max-annotation-bytes": ("max_annotation_bytes", int),
+    "injector-socket": ("injector_socket", str),
 }
 _TYPE_NAMES = {str: "a string", bool: "a boolean", int: "a positive integer"}
 

@@ -29,9 +29,10 @@ from cdishim.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any, Protocol
 
+    from cdishim.cdi.registry import Registry
     from cdishim.oci.runtime import RuntimeFacts
     from cdishim.settings import Settings
 
@@ -57,13 +58,16 @@ def _ignore(level: str, event: str, **fields: Any) -> None:
 
 def inject(
     oci: dict[str, Any], settings: Settings, facts: RuntimeFacts, *, source: str, extra: Sequence[str] = (),
-    notify: Notify = _ignore,
+    notify: Notify = _ignore, registry: Callable[[], Registry] | None = None,
 ) -> Injection:
     """Inject into *oci* (a decoded config.json, edited in place) the devices it asks for.
 
     *source* names the file *oci* came from in errors. *extra* are qualified
     names asked for besides the spec's own requests (the dry run's arguments).
-    After an error *oci* may be half edited and must be discarded.
+    *registry* gives the registry when devices are asked for (default: read
+    the spec dirs of *settings*, through the cache; the resident injector
+    keeps one in memory). After an error *oci* may be half edited and must be
+    discarded.
     """
     annotations = oci.get("annotations")
     if annotations is None:
@@ -81,12 +85,12 @@ def inject(
         _check_already_injected(source, recorded, requested)
         notify("info", "already injected", devices=recorded)
         return Injection(devices=tuple(requested))
-    registry = load_registry(settings.spec_dirs, settings.cache_dir, settings.spec_trust())
-    profile.mark("registry(cached)" if registry.from_cache else "registry")
-    for spec_path, errors in registry.errors.items():
+    devices = registry() if registry else load_registry(settings.spec_dirs, settings.cache_dir, settings.spec_trust())
+    profile.mark("registry(cached)" if devices.from_cache else "registry")
+    for spec_path, errors in devices.errors.items():
         for error in errors:
             notify("warning", "spec file ignored", file=spec_path, error=error)
-    edits = collect_edits(resolve_devices(registry, requested))
+    edits = collect_edits(resolve_devices(devices, requested))
     if edits.hooks or edits.net_devices:  # most devices have neither: no import, no lookup
         from cdishim.injection.hookplan import plan_hooks
 

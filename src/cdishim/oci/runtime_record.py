@@ -9,6 +9,7 @@ for runc by cdishim's rules, so Python writes down what it found, in
     config=/etc/cdishim/config.toml
     path=<the PATH it searched>
     runtime=/usr/sbin/runc
+    injector=/run/cdishim/injector.sock
 
 The launcher uses the record only when it is a regular file owned by the
 effective user in a directory owned by the effective user, the config path and
@@ -40,12 +41,13 @@ def record_path(cache_dir: str) -> str:
     return os.path.join(cache_dir, RECORD_NAME)
 
 
-def record_text(settings_file: str, search_path: str, runtime: str) -> str | None:
+def record_text(settings_file: str, search_path: str, runtime: str, injector: str = "") -> str | None:
     """The record's content, or None when a value cannot be written on one line."""
-    values = (settings_file, search_path, runtime)
+    values = (settings_file, search_path, runtime, injector)
     if any("\n" in value or "\r" in value for value in values):
         return None
-    return f"code={code_line()}\nconfig={settings_file}\npath={search_path}\nruntime={runtime}\n"
+    return (f"code={code_line()}\nconfig={settings_file}\npath={search_path}\nruntime={runtime}\n"
+            f"injector={injector}\n")
 
 
 def code_line() -> str:
@@ -56,13 +58,14 @@ def code_line() -> str:
     return f"{version} {zlib.crc32(repr(fingerprint).encode()):08x}"
 
 
-def remember_runtime(cache_dir: str, settings_file: str, runtime: str, launcher: str = "") -> None:
+def remember_runtime(cache_dir: str, settings_file: str, runtime: str, launcher: str = "", injector: str = "") -> None:
     """Write the record if it would change; failures only cost speed.
 
     *launcher* is the program that runs Python (``bin/cdishim``): the record
-    must be newer than it, as the launcher checks.
+    must be newer than it, as the launcher checks. *injector* is the resident
+    injector's socket that the compiled launcher may ask (empty: none).
     """
-    text = record_text(settings_file, os.environ.get("PATH", ""), runtime)
+    text = record_text(settings_file, os.environ.get("PATH", ""), runtime, injector)
     if not cache_dir or text is None:
         return
     path = record_path(cache_dir)

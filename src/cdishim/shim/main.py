@@ -18,6 +18,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from cdishim.settings import Settings
+
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``cdishim`` program: ``argv`` is [program path, runc args...].
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         settings = load_settings()
         profile.mark("config")
         runtime = find_runtime(settings.runtimes, self_path)
-        _remember_runtime(settings.cache_dir, runtime, self_path)
+        _remember_runtime(settings, runtime, self_path)
         profile.mark("runtime")
         if command.wants_version:
             from cdishim import __version__
@@ -61,12 +63,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _fail(command, f"cdishim: internal error: {type(err).__name__}: {err}")
 
 
-def _remember_runtime(cache_dir: str, runtime: str, launcher: str) -> None:
+def _remember_runtime(settings: Settings, runtime: str, launcher: str) -> None:
     """Record *runtime* for the launcher, so that the next passthrough command skips Python."""
     from cdishim.oci.runtime_record import remember_runtime
     from cdishim.settings import settings_file
 
-    remember_runtime(cache_dir, settings_file(), runtime, launcher)
+    remember_runtime(settings.cache_dir, settings_file(), runtime, launcher, settings.injector_socket)
 
 
 def _fail(command: RuncCommand, message: str) -> NoReturn:

@@ -16,7 +16,7 @@ def test_written_once_then_left_alone(tmp_path, monkeypatch):
     remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
     path = record_path(str(cache))
     assert open(path).read() == (f"code={code_line()}\nconfig={tmp_path / 'none.toml'}\n"
-                                 "path=/usr/bin:/bin\nruntime=/usr/sbin/runc\n")
+                                 "path=/usr/bin:/bin\nruntime=/usr/sbin/runc\ninjector=\n")
     assert code_line().startswith(f"{code_identity()[0]} ")
     assert os.stat(path).st_mode & 0o777 == 0o644 and os.stat(cache).st_mode & 0o777 == 0o700
     inode = os.stat(path).st_ino

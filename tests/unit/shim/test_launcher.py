@@ -1,4 +1,7 @@
-"""The sh launcher (bin/cdishim): the real script, with a fake Python and runtime."""
+"""The launchers: the sh script (bin/cdishim) and the compiled one (launcher/cdishim.c), with a fake Python and runtime.
+
+Every test runs both: they follow one table and one set of rules.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,30 @@ from pathlib import Path
 import pytest
 
 from cdishim.oci.runtime_record import record_text
+from tests.native import build_launcher
 from tests.unit.shim.argv_table import CASES, IDS
 
-LAUNCHER = Path(__file__).resolve().parents[3] / "bin" / "cdishim"
+SH_LAUNCHER = Path(__file__).resolve().parents[3] / "bin" / "cdishim"
+
+
+@pytest.fixture(scope="session")
+def compiled_launcher(tmp_path_factory) -> Path:
+    return build_launcher(tmp_path_factory.mktemp("launcher"))
+
+
+@pytest.fixture(params=["sh", "compiled"])
+def launcher_kind(request) -> str:
+    return request.param
 
 
 @pytest.fixture
-def world(tmp_path):
+def source(launcher_kind, request) -> Path:
+    """The launcher program of this kind, as the repository holds or builds it."""
+    return SH_LAUNCHER if launcher_kind == "sh" else request.getfixturevalue("compiled_launcher")
+
+
+@pytest.fixture
+def world(tmp_path, source):
     """A fake python and runtime that say who ran, and a trusted runtime record."""
     fake_python = tmp_path / "fake-python"
     fake_python.write_text('#!/bin/sh\necho "python $*"\n')
@@ -33,13 +53,14 @@ def world(tmp_path):
         "CDISHIM_CACHE_DIR": str(cache),
         "CDISHIM_CONFIG": str(config),
     }
+    launcher = installed_launcher(tmp_path / "bin", source)
     (cache / "runtime").write_text(record_text(str(config), env["PATH"], str(runtime)))
-    return {"env": env, "cache": cache, "config": config, "runtime": runtime}
+    return {"env": env, "cache": cache, "config": config, "runtime": runtime, "launcher": launcher}
 
 
 def launch(world, *argv: str, **env: str) -> str:
     result = subprocess.run(
-        ["sh", str(LAUNCHER), *argv], env={**world["env"], **env}, capture_output=True, text=True, check=True
+        [str(world["launcher"]), *argv], env={**world["env"], **env}, capture_output=True, text=True, check=True
     )
     return result.stdout.strip()
 
@@ -52,7 +73,7 @@ def test_launcher_follows_the_shared_table(world, case):
         assert output == f"runtime HANDED_OVER_TO={world['runtime']} {' '.join(case['argv'])}".rstrip()
     else:
         assert output.startswith("python -I -c ")
-        assert output.endswith(f" {LAUNCHER} {' '.join(case['argv'])}".rstrip())
+        assert output.endswith(f" {world['launcher']} {' '.join(case['argv'])}".rstrip())
 
 
 @pytest.mark.parametrize(
@@ -102,12 +123,14 @@ def test_an_empty_cache_dir_disables_the_fast_path(world):
     assert launch(world, "state", "x", CDISHIM_CACHE_DIR="").startswith("python ")
 
 
-def installed_launcher(directory: Path) -> Path:
-    """The launcher copied into *directory*, as an install puts it."""
+def installed_launcher(directory: Path, source: Path) -> Path:
+    """The launcher *source* copied into *directory*, as an install puts it, installed a minute ago."""
     directory.mkdir(parents=True, exist_ok=True)
     launcher = directory / "cdishim"
-    launcher.write_bytes(LAUNCHER.read_bytes())
+    launcher.write_bytes(source.read_bytes())
     launcher.chmod(0o755)
+    past = time.time() - 60
+    os.utime(launcher, (past, past))  # records written from now on are newer
     return launcher
 
 
@@ -134,11 +157,11 @@ HOOK_FIRST_LINES = {
 
 
 @pytest.mark.parametrize("form", ["venv", *HOOK_FIRST_LINES])
-def test_the_launcher_runs_the_python_it_was_installed_with(tmp_path, form):
+def test_the_launcher_runs_the_python_it_was_installed_with(tmp_path, form, source):
     # A path with a space cannot be on a #! line: pip then writes its quoted long-path form.
     python = fake_python(tmp_path / ("pythons dir" if form.endswith("quoted") else "pythons") / "python3.9")
     bin_dir = tmp_path / "bin"
-    launcher = installed_launcher(bin_dir)
+    launcher = installed_launcher(bin_dir, source)
     if form == "venv":
         (bin_dir / "python3").symlink_to(python)
         (tmp_path / "pyvenv.cfg").write_text("home = /x\n")
@@ -151,18 +174,18 @@ def test_the_launcher_runs_the_python_it_was_installed_with(tmp_path, form):
     assert result.stdout.splitlines()[0] == f"python {expected}", result.stderr
 
 
-def test_a_python3_beside_the_launcher_outside_a_venv_is_not_used(tmp_path):
+def test_a_python3_beside_the_launcher_outside_a_venv_is_not_used(tmp_path, source):
     """`make install` puts cdishim in /usr/local/bin, where some other python3 may live too."""
     mine, other = fake_python(tmp_path / "mine" / "python3"), fake_python(tmp_path / "bin" / "python3")
-    launcher = installed_launcher(tmp_path / "bin")
+    launcher = installed_launcher(tmp_path / "bin", source)
     (tmp_path / "bin" / "cdishim-hook").write_text(f"#!{mine}\n")
     result = run_installed(launcher, "create", "x", tmp_path=tmp_path)
     assert result.stdout.splitlines()[0] == f"python {mine}" and str(other) not in result.stdout
 
 
-def test_a_symlinked_launcher_runs_its_venvs_python(tmp_path):
+def test_a_symlinked_launcher_runs_its_venvs_python(tmp_path, source):
     venv = tmp_path / "venv"
-    launcher = installed_launcher(venv / "bin")
+    launcher = installed_launcher(venv / "bin", source)
     (venv / "bin" / "python3").symlink_to(fake_python(tmp_path / "python3.9"))
     (venv / "pyvenv.cfg").write_text("home = /x\n")
     link = tmp_path / "local" / "cdishim"
@@ -175,9 +198,9 @@ def test_a_symlinked_launcher_runs_its_venvs_python(tmp_path):
 
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
-def test_a_venv_whose_python_is_gone_fails_in_one_line_and_never_falls_back(tmp_path, log_format):
+def test_a_venv_whose_python_is_gone_fails_in_one_line_and_never_falls_back(tmp_path, log_format, source):
     bin_dir = tmp_path / "venv" / "bin"
-    launcher = installed_launcher(bin_dir)
+    launcher = installed_launcher(bin_dir, source)
     (bin_dir / "python3").symlink_to(tmp_path / "removed" / "python3.9")
     (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /x\n")
     log = tmp_path / "runc.log"
@@ -195,16 +218,19 @@ def test_a_venv_whose_python_is_gone_fails_in_one_line_and_never_falls_back(tmp_
         assert line.startswith('time="') and line.endswith(f' level=error msg="{message}"\n')
 
 
-def test_the_launcher_has_the_same_defaults_as_python():
+def test_the_launchers_have_the_same_defaults_as_python():
     from cdishim import defaults
 
-    text = LAUNCHER.read_text()
+    text = SH_LAUNCHER.read_text()
     assert f"${{CDISHIM_CACHE_DIR-{defaults.CACHE_DIR}}}" in text
     assert f"${{CDISHIM_CONFIG:-{defaults.SETTINGS_FILE}}}" in text
+    compiled = (SH_LAUNCHER.parents[1] / "launcher" / "cdishim.c").read_text()
+    assert f'#define DEFAULT_CACHE_DIR "{defaults.CACHE_DIR}"' in compiled
+    assert f'#define DEFAULT_SETTINGS_FILE "{defaults.SETTINGS_FILE}"' in compiled
 
 
-def test_a_record_older_than_the_launcher_goes_to_python(world, tmp_path):
-    launcher = installed_launcher(tmp_path / "upgraded")
+def test_a_record_older_than_the_launcher_goes_to_python(world, tmp_path, source):
+    launcher = installed_launcher(tmp_path / "upgraded", source)
     record = world["cache"] / "runtime"
     past = time.time() - 100
     os.utime(record, (past, past))  # the launcher was replaced (upgraded) after the record was written
@@ -218,14 +244,14 @@ def test_a_record_older_than_the_launcher_goes_to_python(world, tmp_path):
     assert result.stdout.startswith("runtime ")
 
 
-def test_a_python_that_cannot_import_cdishim_fails_in_one_line(tmp_path):
+def test_a_python_that_cannot_import_cdishim_fails_in_one_line(tmp_path, source):
     """A venv whose python3 now runs another minor version: one line and a runc log record, no traceback."""
     import json
     import sys
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)  # no cdishim in it
-    launcher = installed_launcher(venv / "bin")
+    launcher = installed_launcher(venv / "bin", source)
     log = tmp_path / "runc.log"
     result = run_installed(launcher, "--log", str(log), "--log-format", "json", "create", "x", tmp_path=tmp_path)
     assert result.returncode == 1 and result.stdout == ""

@@ -26,7 +26,7 @@ from cdishim.cdi.trust import SpecTrust
 from cdishim.ctl.plugin.devices import kind_devices
 from cdishim.ctl.plugin.service import DeviceList, DevicePluginService
 from cdishim.ctl.plugin.v1beta1 import api_pb2, api_pb2_grpc
-from cdishim.ctl.plugin.watch import DirectoryWatch
+from cdishim.inotify import DirectoryWatch
 
 API_VERSION = "v1beta1"
 KUBELET_SOCKET = "kubelet.sock"

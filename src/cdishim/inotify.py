@@ -1,8 +1,9 @@
-"""Wake up when spec dirs or the kubelet socket dir change: inotify, through ctypes.
+"""Know when directories change: inotify, through ctypes.
 
-The standard library has no inotify; this is the few calls the plugin needs.
-Directories that do not exist yet are simply not watched (a periodic rescan
-covers them); watching is a latency optimisation, never the only trigger.
+The standard library has no inotify; these are the few calls the device
+plugin (spec dirs and the kubelet socket dir) and the resident injector
+(spec dirs) need. Directories that do not exist yet are simply not watched:
+their users notice them appear by other means (a periodic rescan, a stat).
 """
 
 from __future__ import annotations
@@ -46,14 +47,17 @@ class DirectoryWatch:
     def wait(self, timeout_s: float) -> bool:
         """Wait up to *timeout_s* for a change; True if there was one (events are drained)."""
         ready, _, _ = select.select([self.fd], [], [], timeout_s)
-        if not ready:
-            return False
+        return bool(ready) and self.drain()
+
+    def drain(self) -> bool:
+        """Read every queued event without waiting; True if there was one."""
+        seen = False
         try:
             while os.read(self.fd, 65536):
-                pass
+                seen = True
         except BlockingIOError:
             pass
-        return True
+        return seen
 
     def close(self) -> None:
         """Release the inotify instance."""
