@@ -63,15 +63,15 @@ def environment_differs(fields: Mapping[str, str]) -> str:
 
 def answer(conn: socket.socket, resident: Resident) -> str:
     """Serve one connection; the reply line."""
-    uid = peer_uid(conn)
-    if uid not in (0, os.geteuid()):
-        return protocol.fallback(f"peer uid {uid} is not served")
     conn.settimeout(REQUEST_TIMEOUT_S)
-    try:
+    try:  # read first, so that a client's send never races this reply
         data, fds, _, _ = socket.recv_fds(conn, protocol.MAX_REQUEST_BYTES, 1)
     except OSError as err:
         return protocol.fallback(f"no request: {err}")
     try:
+        uid = peer_uid(conn)
+        if uid not in (0, os.geteuid()):
+            return protocol.fallback(f"peer uid {uid} is not served")
         if len(fds) != 1:
             return protocol.fallback("no bundle directory came with the request")
         request = protocol.decode_request(data)
@@ -149,10 +149,19 @@ def serve(listener: socket.socket, resident: Resident) -> None:
             return  # closed by the signal handler
         with conn:
             reply = answer(conn, resident)
+            if reply.startswith(protocol.FALLBACK):
+                _log(resident, "info", "left to the in-process path", reason=reply[len(protocol.FALLBACK) + 1:])
             try:
                 conn.send(reply.encode() + b"\n")
             except OSError:
                 pass  # the launcher gave up waiting: it runs the in-process path
+
+
+def _log(resident: Resident, level: str, event: str, **fields: Any) -> None:
+    try:
+        log_event(resident.settings(), level, event, injector=True, **fields)
+    except CdishimError:
+        pass  # unreadable settings: nothing to log with
 
 
 def main(argv: list[str] | None = None) -> int:
