@@ -17,7 +17,7 @@ deps:
 
 # A venv on Debian's python3, seeing Debian's python3-* packages, with
 # cdishim installed from this tree.
-$(BIN)/cdishim: pyproject.toml bin/cdishim
+$(BIN)/cdishim: pyproject.toml setup.py bin/cdishim launcher/cdishim.c
 	$(PYTHON) -m venv --system-site-packages $(VENV)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
@@ -41,7 +41,7 @@ test-integration: deps install-dev
 test-matrix: deps
 	$(PYTHON) scripts/test-matrix.py
 
-# build/deb/cdishim_<version>_all.deb with dh-python (packaging/deb/).
+# build/deb/cdishim_<version>_<arch>.deb with dh-python (packaging/deb/).
 deb:
 	sh packaging/deb/build.sh
 

@@ -28,7 +28,7 @@ install_files() {
     rm -rf build/wheel
     $python -m build --wheel --no-isolation --outdir build/wheel . >build/wheel.log 2>&1 ||
         { tail -20 build/wheel.log; exit 1; }
-    $python -m installer ${destdir:+--destdir "$destdir"} build/wheel/cdishim-"$version"-py3-none-any.whl
+    $python -m installer ${destdir:+--destdir "$destdir"} build/wheel/cdishim-"$version"-*.whl
     mkdir -p "$destdir$hooksd" "$destdir$mandir" "$destdir/etc/cdishim"
     for hook in hooks/oci/hooks.d/*.json; do
         sed "s|/usr/bin/cdishim-hook|$scripts/cdishim-hook|" "$hook" >"$destdir$hooksd/${hook##*/}"

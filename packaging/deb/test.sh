@@ -7,7 +7,7 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 sh packaging/deb/build.sh >/dev/null
 version=$(PYTHONPATH=src python3 -c 'import cdishim; print(cdishim.__version__)')
-deb=$PWD/build/deb/cdishim_${version}_all.deb
+deb=$PWD/build/deb/cdishim_${version}_$(dpkg --print-architecture).deb
 fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
 
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >build/deb/install.log 2>&1 ||
@@ -18,7 +18,8 @@ files=$(dpkg -L cdishim)
 /usr/bin/cdishim --version | grep -qx "cdishim version $version" || fail "cdishim --version"
 /usr/bin/cdishim-ctl --version | grep -qx "cdishim-ctl $version" || fail "cdishim-ctl --version"
 /usr/bin/cdishim-hook --help >/dev/null || fail "cdishim-hook --help"
-for page in cdishim cdishim-ctl cdishim-hook; do
+[ "$(head -c 4 /usr/bin/cdishim | tail -c 3)" = ELF ] || fail "/usr/bin/cdishim is not the compiled launcher"
+for page in cdishim cdishim-ctl cdishim-hook cdishim-injector; do
     [ -f "/usr/share/man/man1/$page.1.gz" ] || fail "man page $page(1) missing"
 done
 [ -f /etc/cdishim/config.toml ] || fail "/etc/cdishim/config.toml missing"

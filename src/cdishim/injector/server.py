@@ -27,6 +27,7 @@ import socket
 import struct
 import sys
 
+from cdishim import __version__
 from cdishim.errors import CdishimError, quote
 from cdishim.fsutil import private_directory
 from cdishim.injection.pipeline import inject
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         epilog="example:\n  cdishim-injector                      # the socket of the injector-socket setting\n"
                "  cdishim-injector --socket /run/cdishim/injector.sock\n",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"cdishim-injector {__version__}")
     parser.add_argument("--socket", metavar="PATH", help="where to listen (default: the injector-socket setting)")
     args = parser.parse_args(argv)
     try:

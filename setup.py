@@ -1,0 +1,52 @@
+"""The one build step pyproject.toml cannot declare: the compiled launcher.
+
+``cdishim`` is installed from ``bin/cdishim`` (the POSIX sh launcher). Where
+a C compiler is available, ``launcher/cdishim.c`` is compiled in its place
+(the same rules, faster, and able to hand creates to the resident
+injector); without one, the sh launcher stays, and both pass the same tests.
+``CC``, ``CPPFLAGS``, ``CFLAGS`` and ``LDFLAGS`` are honoured (dpkg-buildflags
+sets them for the .deb). A wheel that may hold the compiled launcher is
+tagged for its platform.
+"""
+
+import os
+import shlex
+import shutil
+import subprocess
+
+from setuptools import Distribution, setup
+from setuptools.command.build_py import build_py  # noqa: F401 - imports setuptools' distutils first
+
+from distutils.command.build_scripts import build_scripts  # noqa: I001 - provided by setuptools
+
+LAUNCHER_SOURCE = os.path.join("launcher", "cdishim.c")
+LAUNCHER_NAME = "cdishim"
+
+
+class BuildScripts(build_scripts):
+    """Copy the scripts, then compile the launcher over the sh one when a compiler is there."""
+
+    def run(self) -> None:
+        super().run()
+        compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+        if not compiler:
+            self.announce("no C compiler: cdishim stays the sh launcher", level=3)
+            return
+        target = os.path.join(self.build_dir, LAUNCHER_NAME)
+        command = [*shlex.split(compiler), "-std=c99", "-Wall", "-Wextra", "-Werror",
+                   *shlex.split(os.environ.get("CPPFLAGS", "")), *shlex.split(os.environ.get("CFLAGS", "-O2")),
+                   "-o", target + ".compiled", LAUNCHER_SOURCE, *shlex.split(os.environ.get("LDFLAGS", ""))]
+        if subprocess.run(command).returncode != 0:
+            self.announce("the launcher did not compile: cdishim stays the sh launcher", level=3)
+            return
+        os.replace(target + ".compiled", target)
+
+
+class PlatformDistribution(Distribution):
+    """The launcher is native code: the wheel is for this platform only."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
+setup(cmdclass={"build_scripts": BuildScripts}, distclass=PlatformDistribution)
