@@ -15,15 +15,19 @@ import shutil
 import subprocess
 
 from setuptools import Distribution, setup
-from setuptools.command.build_py import build_py  # noqa: F401 - imports setuptools' distutils first
-
-from distutils.command.build_scripts import build_scripts  # noqa: I001 - provided by setuptools
 
 LAUNCHER_SOURCE = os.path.join("launcher", "cdishim.c")
 LAUNCHER_NAME = "cdishim"
 
 
-class BuildScripts(build_scripts):
+def _build_scripts() -> type:
+    """The build_scripts command that setuptools provides (importing setuptools puts its distutils in place)."""
+    from distutils.command.build_scripts import build_scripts
+
+    return build_scripts
+
+
+class BuildScripts(_build_scripts()):
     """Copy the scripts, then compile the launcher over the sh one when a compiler is there."""
 
     def run(self) -> None:
