@@ -38,14 +38,27 @@
 #define INJECTOR_TIMEOUT_MS 2000
 #define RECORD_MAX 16384
 
-/* The Python entry point; a Python that cannot import cdishim execs this launcher again. */
+/* The Python entry point, as in bin/cdishim. Its first argument is the sys.path recorded by a
+ * full start (then Python runs with -S: no site import, no .pth files), or "" for a usual start.
+ * Recorded paths gone stale fall back to the usual ones; a Python that cannot import cdishim at
+ * all execs this launcher again, which reports it (CDISHIM_BOOT_ERROR). */
 static const char BOOTSTRAP[] =
     "import os, sys\n"
+    "paths = sys.argv.pop(1)\n"
     "try:\n"
+    "    if paths:\n"
+    "        sys.path[:] = paths.split(':')\n"
     "    from cdishim.shim.main import main\n"
     "except ImportError as err:\n"
-    "    os.environ['CDISHIM_BOOT_ERROR'] = '%s cannot import cdishim (%s); reinstall cdishim' % (sys.executable, err)\n"
-    "    os.execv(sys.argv[1], sys.argv[1:])\n"
+    "    try:\n"
+    "        if not paths:\n"
+    "            raise\n"
+    "        import site\n"
+    "        site.main()\n"
+    "        from cdishim.shim.main import main\n"
+    "    except ImportError as err:\n"
+    "        os.environ['CDISHIM_BOOT_ERROR'] = '%s cannot import cdishim (%s); reinstall cdishim' % (sys.executable, err)\n"
+    "        os.execv(sys.argv[1], sys.argv[1:])\n"
     "main(sys.argv[1:])";
 
 static const char *log_path, *log_format; /* runc's --log and --log-format, for fail() */
@@ -144,7 +157,7 @@ static void on_create_flag(const char *name, const char *value)
 
 /* --- the runtime record (src/cdishim/oci/runtime_record.py) ------------------------------ */
 
-struct record { const char *config, *path, *runtime, *injector; char text[RECORD_MAX]; };
+struct record { const char *config, *path, *runtime, *injector, *python, *syspath; char text[RECORD_MAX]; };
 
 static int newer(const struct stat *record, const char *path)
 {
@@ -178,7 +191,7 @@ static int read_record(struct record *rec)
     if (size <= 0 || !newer(&info, config) || !newer(&info, self))
         return 0;
     rec->text[size] = '\0';
-    rec->config = rec->path = rec->runtime = rec->injector = NULL;
+    rec->config = rec->path = rec->runtime = rec->injector = rec->python = rec->syspath = NULL;
     for (char *line = strtok(rec->text, "\n"); line; line = strtok(NULL, "\n")) {
         if (strncmp(line, "config=", 7) == 0)
             rec->config = line + 7;
@@ -188,6 +201,10 @@ static int read_record(struct record *rec)
             rec->runtime = line + 8;
         else if (strncmp(line, "injector=", 9) == 0)
             rec->injector = line + 9;
+        else if (strncmp(line, "python=", 7) == 0)
+            rec->python = line + 7;
+        else if (strncmp(line, "syspath=", 8) == 0)
+            rec->syspath = line + 8;
     }
     return rec->config && strcmp(rec->config, config) == 0 && rec->path && strcmp(rec->path, search_path ? search_path : "") == 0
            && rec->runtime && *rec->runtime && access(rec->runtime, X_OK) == 0;
@@ -307,23 +324,29 @@ static void find_python(char *python, size_t size)
     snprintf(python, size, "%.*s", (int)size - 1, interpreter);
 }
 
-static void to_python(char **argv, int argc)
+/* Run cdishim's Python; with a trusted *rec* written by this same interpreter, with -S and its sys.path. */
+static void to_python(char **argv, int argc, const struct record *rec)
 {
-    char python[PATH_MAX + 32], target[PATH_MAX] = "", message[3 * PATH_MAX];
+    char python[PATH_MAX + 32], real[PATH_MAX], target[PATH_MAX] = "", message[3 * PATH_MAX];
     const char *forced = getenv("CDISHIM_PYTHON");
     if (forced && *forced)
         snprintf(python, sizeof python, "%s", forced);
     else
         find_python(python, sizeof python);
-    char **args = calloc((size_t)argc + 5, sizeof *args);
+    int fast = rec && rec->python && rec->syspath && *rec->syspath && realpath(python, real)
+               && strcmp(real, rec->python) == 0;
+    char **args = calloc((size_t)argc + 7, sizeof *args), **arg = args;
     if (!args)
         fail("out of memory");
-    args[0] = python;
-    args[1] = "-I";
-    args[2] = "-c";
-    args[3] = (char *)BOOTSTRAP;
-    args[4] = self;
-    memcpy(args + 5, argv + 1, (size_t)(argc - 1) * sizeof *args);
+    *arg++ = python;
+    *arg++ = "-I";
+    if (fast)
+        *arg++ = "-S";
+    *arg++ = "-c";
+    *arg++ = (char *)BOOTSTRAP;
+    *arg++ = fast ? (char *)rec->syspath : "";
+    *arg++ = self;
+    memcpy(arg, argv + 1, (size_t)(argc - 1) * sizeof *args);
     if (strchr(python, '/'))
         execv(python, args);
     else if (*python)
@@ -345,18 +368,18 @@ int main(int argc, char **argv)
     if (getenv("CDISHIM_BOOT_ERROR"))
         fail(getenv("CDISHIM_BOOT_ERROR")); /* a Python that could not import cdishim came back */
     if (getenv("CDISHIM_HANDED_OVER_TO"))
-        to_python(argv, argc); /* a runtime that calls cdishim again: Python reports the loop */
+        to_python(argv, argc, NULL); /* a runtime that calls cdishim again: Python reports the loop */
+    int trusted = read_record(&rec);
     if (position >= 0 && position < argc
         && (strcmp(argv[position], "create") == 0 || strcmp(argv[position], "run") == 0)) {
-        if (read_flags(argc, argv, position + 1, CREATE_FLAGS, on_create_flag) >= 0 && read_record(&rec)
-            && ask_injector(&rec))
+        if (read_flags(argc, argv, position + 1, CREATE_FLAGS, on_create_flag) >= 0 && trusted && ask_injector(&rec))
             to_runtime(&rec, argv);
-        to_python(argv, argc);
+        to_python(argv, argc, trusted ? &rec : NULL);
     }
     if (position == argc && version_flag)
-        to_python(argv, argc);
-    if (read_record(&rec))
+        to_python(argv, argc, trusted ? &rec : NULL);
+    if (trusted)
         to_runtime(&rec, argv);
-    to_python(argv, argc);
+    to_python(argv, argc, NULL);
     return 1;
 }

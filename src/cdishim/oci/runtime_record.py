@@ -10,6 +10,8 @@ for runc by cdishim's rules, so Python writes down what it found, in
     path=<the PATH it searched>
     runtime=/usr/sbin/runc
     injector=/run/cdishim/injector.sock
+    python=/usr/bin/python3.11
+    syspath=/usr/lib/python311.zip:/usr/lib/python3.11:...:/usr/lib/python3/dist-packages
 
 The launcher uses the record only when it is a regular file owned by the
 effective user in a directory owned by the effective user, the config path and
@@ -29,6 +31,7 @@ mtime (dpkg), the next create, which always runs Python, does.
 from __future__ import annotations
 
 import os
+import sys
 
 from cdishim.fsutil import private_directory, replace_file
 from cdishim.statcache import code_identity
@@ -42,12 +45,25 @@ def record_path(cache_dir: str) -> str:
 
 
 def record_text(settings_file: str, search_path: str, runtime: str, injector: str = "") -> str | None:
-    """The record's content, or None when a value cannot be written on one line."""
+    """The record's content, or None when a value cannot be written on one line.
+
+    It also names this interpreter and its ``sys.path``: the compiled
+    launcher then starts this same interpreter with ``-S`` (no site import,
+    no .pth files) and that path, which a usual start would have computed.
+    """
     values = (settings_file, search_path, runtime, injector)
     if any("\n" in value or "\r" in value for value in values):
         return None
     return (f"code={code_line()}\nconfig={settings_file}\npath={search_path}\nruntime={runtime}\n"
-            f"injector={injector}\n")
+            f"injector={injector}\n{interpreter_lines()}")
+
+
+def interpreter_lines() -> str:
+    """``python=`` and ``syspath=`` for this process; no syspath when an entry cannot be written plainly."""
+    python = os.path.realpath(sys.executable) if sys.executable else ""
+    entries = [entry for entry in sys.path if entry]
+    plain = python and all(":" not in entry and "\n" not in entry and "\r" not in entry for entry in entries)
+    return f"python={python}\nsyspath={':'.join(entries)}\n" if plain and entries else ""
 
 
 def code_line() -> str:

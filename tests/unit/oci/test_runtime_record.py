@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from cdishim import statcache
-from cdishim.oci.runtime_record import code_line, record_path, record_text, remember_runtime
+from cdishim.oci.runtime_record import code_line, interpreter_lines, record_path, record_text, remember_runtime
 from cdishim.statcache import code_identity
 
 
@@ -16,7 +17,8 @@ def test_written_once_then_left_alone(tmp_path, monkeypatch):
     remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
     path = record_path(str(cache))
     assert open(path).read() == (f"code={code_line()}\nconfig={tmp_path / 'none.toml'}\n"
-                                 "path=/usr/bin:/bin\nruntime=/usr/sbin/runc\ninjector=\n")
+                                 f"path=/usr/bin:/bin\nruntime=/usr/sbin/runc\ninjector=\n{interpreter_lines()}")
+    assert f"python={os.path.realpath(sys.executable)}\n" in interpreter_lines()
     assert code_line().startswith(f"{code_identity()[0]} ")
     assert os.stat(path).st_mode & 0o777 == 0o644 and os.stat(cache).st_mode & 0o777 == 0o700
     inode = os.stat(path).st_ino
