@@ -14,7 +14,10 @@
  *     a dead or missing socket, or anything unexpected, the in-process Python
  *     path runs instead, and it alone words errors;
  *   - everything else, and every case of doubt, goes to the Python cdishim
- *     was installed with.
+ *     was installed with; with -S and the sys.path the record names, when
+ *     that Python wrote it through this launcher;
+ *   - run by the name cdishim-hook (argv[0] of the hook entries cdishim
+ *     writes), it starts the hook wrapper in that Python, the same way.
  *
  * libc only. Build: cc -std=c99 -O2 -Wall -Wextra -Werror -o cdishim cdishim.c
  */
@@ -23,6 +26,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,28 +42,32 @@
 #define INJECTOR_TIMEOUT_MS 2000
 #define RECORD_MAX 16384
 
-/* The Python entry point, as in bin/cdishim. Its first argument is the sys.path recorded by a
- * full start (then Python runs with -S: no site import, no .pth files), or "" for a usual start.
- * Recorded paths gone stale fall back to the usual ones; a Python that cannot import cdishim at
- * all execs this launcher again, which reports it (CDISHIM_BOOT_ERROR). */
-static const char BOOTSTRAP[] =
-    "import os, sys\n"
-    "paths = sys.argv.pop(1)\n"
-    "try:\n"
-    "    if paths:\n"
-    "        sys.path[:] = paths.split(':')\n"
-    "    from cdishim.shim.main import main\n"
-    "except ImportError as err:\n"
-    "    try:\n"
-    "        if not paths:\n"
-    "            raise\n"
-    "        import site\n"
-    "        site.main()\n"
-    "        from cdishim.shim.main import main\n"
-    "    except ImportError as err:\n"
-    "        os.environ['CDISHIM_BOOT_ERROR'] = '%s cannot import cdishim (%s); reinstall cdishim' % (sys.executable, err)\n"
+/* The Python entry points. The first argument is the sys.path recorded by a full start (then
+ * Python runs with -S: no site import, no .pth files), or "" for a usual start. Recorded paths
+ * gone stale fall back to the usual ones; a Python that cannot import cdishim at all execs this
+ * launcher again, which reports it (CDISHIM_BOOT_ERROR). The runtime's is bin/cdishim's. */
+#define BOOTSTRAP_IMPORTING(module) \
+    "import os, sys\n" \
+    "paths, usual = sys.argv.pop(1), sys.path[:]\n" \
+    "try:\n" \
+    "    if paths:\n" \
+    "        sys.path[:] = paths.split(':')\n" \
+    "    from " module " import main\n" \
+    "except ImportError as err:\n" \
+    "    try:\n" \
+    "        if not paths:\n" \
+    "            raise\n" \
+    "        sys.path[:] = usual\n" \
+    "        for name in [name for name in sys.modules if name.split('.')[0] == 'cdishim']:\n" \
+    "            del sys.modules[name]\n" \
+    "        import site\n" \
+    "        site.main()\n" \
+    "        from " module " import main\n" \
+    "    except ImportError as err:\n" \
+    "        os.environ['CDISHIM_BOOT_ERROR'] = '%s cannot import cdishim (%s); reinstall cdishim' % (sys.executable, err)\n" \
     "        os.execv(sys.argv[1], sys.argv[1:])\n"
-    "main(sys.argv[1:])";
+static const char RUNTIME_BOOTSTRAP[] = BOOTSTRAP_IMPORTING("cdishim.shim.main") "main(sys.argv[1:])";
+static const char HOOK_BOOTSTRAP[] = BOOTSTRAP_IMPORTING("cdishim.hooks.main") "sys.exit(main(sys.argv[2:]))";
 
 static const char *log_path, *log_format; /* runc's --log and --log-format, for fail() */
 static char self[PATH_MAX];               /* this program, symlinks resolved */
@@ -157,7 +165,10 @@ static void on_create_flag(const char *name, const char *value)
 
 /* --- the runtime record (src/cdishim/oci/runtime_record.py) ------------------------------ */
 
-struct record { const char *config, *path, *runtime, *injector, *python, *syspath; char text[RECORD_MAX]; };
+struct record {
+    const char *config, *path, *runtime, *injector, *launcher, *python, *syspath;
+    char text[RECORD_MAX];
+};
 
 static int newer(const struct stat *record, const char *path)
 {
@@ -165,15 +176,23 @@ static int newer(const struct stat *record, const char *path)
     return stat(path, &other) != 0 || record->st_mtime > other.st_mtime; /* absent: nothing to be newer than */
 }
 
-/* The record, if it can be trusted: ours, regular, newer than the config and this launcher,
- * for the same config and PATH, naming an executable runtime. */
+/* *value* is what follows *prefix* on a *line* that starts with it. */
+static void take(char *line, const char *prefix, const char **value)
+{
+    size_t length = strlen(prefix);
+    if (strncmp(line, prefix, length) == 0)
+        *value = line + length;
+}
+
+/* The record, if it can be trusted at all: ours, regular, in a directory of ours, newer than
+ * the config and this launcher. */
 static int read_record(struct record *rec)
 {
     const char *dir = getenv("CDISHIM_CACHE_DIR");
     const char *config = getenv("CDISHIM_CONFIG");
-    const char *search_path = getenv("PATH");
     char path[PATH_MAX];
     struct stat info;
+    memset(rec, 0, offsetof(struct record, text));
     if (!dir)
         dir = DEFAULT_CACHE_DIR;
     if (!config || !*config)
@@ -191,23 +210,27 @@ static int read_record(struct record *rec)
     if (size <= 0 || !newer(&info, config) || !newer(&info, self))
         return 0;
     rec->text[size] = '\0';
-    rec->config = rec->path = rec->runtime = rec->injector = rec->python = rec->syspath = NULL;
     for (char *line = strtok(rec->text, "\n"); line; line = strtok(NULL, "\n")) {
-        if (strncmp(line, "config=", 7) == 0)
-            rec->config = line + 7;
-        else if (strncmp(line, "path=", 5) == 0)
-            rec->path = line + 5;
-        else if (strncmp(line, "runtime=", 8) == 0)
-            rec->runtime = line + 8;
-        else if (strncmp(line, "injector=", 9) == 0)
-            rec->injector = line + 9;
-        else if (strncmp(line, "python=", 7) == 0)
-            rec->python = line + 7;
-        else if (strncmp(line, "syspath=", 8) == 0)
-            rec->syspath = line + 8;
+        take(line, "config=", &rec->config);
+        take(line, "path=", &rec->path);
+        take(line, "runtime=", &rec->runtime);
+        take(line, "injector=", &rec->injector);
+        take(line, "launcher=", &rec->launcher);
+        take(line, "python=", &rec->python);
+        take(line, "syspath=", &rec->syspath);
     }
-    return rec->config && strcmp(rec->config, config) == 0 && rec->path && strcmp(rec->path, search_path ? search_path : "") == 0
-           && rec->runtime && *rec->runtime && access(rec->runtime, X_OK) == 0;
+    return 1;
+}
+
+/* Whether a trusted *rec* names the runtime for this config and PATH, and it is executable. */
+static int knows_runtime(const struct record *rec)
+{
+    const char *config = getenv("CDISHIM_CONFIG"), *search_path = getenv("PATH");
+    if (!config || !*config)
+        config = DEFAULT_SETTINGS_FILE;
+    return rec->config && strcmp(rec->config, config) == 0 && rec->path
+           && strcmp(rec->path, search_path ? search_path : "") == 0 && rec->runtime && *rec->runtime
+           && access(rec->runtime, X_OK) == 0;
 }
 
 static void to_runtime(const struct record *rec, char **argv)
@@ -324,8 +347,9 @@ static void find_python(char *python, size_t size)
     snprintf(python, size, "%.*s", (int)size - 1, interpreter);
 }
 
-/* Run cdishim's Python; with a trusted *rec* written by this same interpreter, with -S and its sys.path. */
-static void to_python(char **argv, int argc, const struct record *rec)
+/* Run *bootstrap* in cdishim's Python; with -S and the recorded sys.path when a trusted *rec*
+ * was written through this launcher by this same interpreter. */
+static void to_python(const char *bootstrap, char **argv, int argc, const struct record *rec)
 {
     char python[PATH_MAX + 32], real[PATH_MAX], target[PATH_MAX] = "", message[3 * PATH_MAX];
     const char *forced = getenv("CDISHIM_PYTHON");
@@ -333,8 +357,8 @@ static void to_python(char **argv, int argc, const struct record *rec)
         snprintf(python, sizeof python, "%s", forced);
     else
         find_python(python, sizeof python);
-    int fast = rec && rec->python && rec->syspath && *rec->syspath && realpath(python, real)
-               && strcmp(real, rec->python) == 0;
+    int fast = rec && rec->launcher && strcmp(rec->launcher, self) == 0 && rec->python && rec->syspath
+               && *rec->syspath && realpath(python, real) && strcmp(real, rec->python) == 0;
     char **args = calloc((size_t)argc + 7, sizeof *args), **arg = args;
     if (!args)
         fail("out of memory");
@@ -343,7 +367,7 @@ static void to_python(char **argv, int argc, const struct record *rec)
     if (fast)
         *arg++ = "-S";
     *arg++ = "-c";
-    *arg++ = (char *)BOOTSTRAP;
+    *arg++ = (char *)bootstrap;
     *arg++ = fast ? (char *)rec->syspath : "";
     *arg++ = self;
     memcpy(arg, argv + 1, (size_t)(argc - 1) * sizeof *args);
@@ -359,6 +383,13 @@ static void to_python(char **argv, int argc, const struct record *rec)
     fail(message);
 }
 
+/* The name runc runs this program by in the hook entries cdishim writes: the hook wrapper. */
+static int called_as_hook(const char *argv0)
+{
+    const char *base = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
+    return strcmp(base, "cdishim-hook") == 0;
+}
+
 int main(int argc, char **argv)
 {
     struct record rec;
@@ -367,19 +398,21 @@ int main(int argc, char **argv)
     int position = read_flags(argc, argv, 1, GLOBAL_FLAGS, on_global_flag);
     if (getenv("CDISHIM_BOOT_ERROR"))
         fail(getenv("CDISHIM_BOOT_ERROR")); /* a Python that could not import cdishim came back */
+    const struct record *trusted = read_record(&rec) ? &rec : NULL;
+    if (called_as_hook(argv[0]))
+        to_python(HOOK_BOOTSTRAP, argv, argc, trusted);
     if (getenv("CDISHIM_HANDED_OVER_TO"))
-        to_python(argv, argc, NULL); /* a runtime that calls cdishim again: Python reports the loop */
-    int trusted = read_record(&rec);
+        to_python(RUNTIME_BOOTSTRAP, argv, argc, trusted); /* a runtime that calls cdishim again: Python reports the loop */
+    int runtime_known = trusted && knows_runtime(trusted);
     if (position >= 0 && position < argc
         && (strcmp(argv[position], "create") == 0 || strcmp(argv[position], "run") == 0)) {
-        if (read_flags(argc, argv, position + 1, CREATE_FLAGS, on_create_flag) >= 0 && trusted && ask_injector(&rec))
-            to_runtime(&rec, argv);
-        to_python(argv, argc, trusted ? &rec : NULL);
+        if (read_flags(argc, argv, position + 1, CREATE_FLAGS, on_create_flag) >= 0 && runtime_known
+            && ask_injector(trusted))
+            to_runtime(trusted, argv);
+        to_python(RUNTIME_BOOTSTRAP, argv, argc, trusted);
     }
-    if (position == argc && version_flag)
-        to_python(argv, argc, trusted ? &rec : NULL);
-    if (trusted)
-        to_runtime(&rec, argv);
-    to_python(argv, argc, NULL);
+    if (runtime_known && !(position == argc && version_flag))
+        to_runtime(trusted, argv);
+    to_python(RUNTIME_BOOTSTRAP, argv, argc, trusted);
     return 1;
 }

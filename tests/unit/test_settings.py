@@ -139,3 +139,25 @@ def test_bad_env_requests_value(tmp_path):
     path.write_text('env-requests = "sometimes"\n')
     with pytest.raises(SettingsError, match="env-requests must be one of auto, always, never"):
         load_settings(str(path))
+
+
+def test_every_key_is_documented_with_its_default():
+    """The shipped config file and README's block show each key, and the README block holds the defaults."""
+    from pathlib import Path
+
+    from cdishim import settings
+
+    repo = Path(__file__).resolve().parents[2]
+    shipped = (repo / "packaging" / "config.toml").read_text()
+    readme = (repo / "README.md").read_text()
+    block = readme[readme.index("```toml\n", readme.index("## Configuration")):]
+    block = block[:block.index("```\n", 8)]
+    from cdishim.tomlread import loads
+
+    shown = loads(block.split("\n", 1)[1])
+    for key, (field, _) in settings._KEYS.items():
+        assert f"\n# {key} = " in shipped, key
+        assert key in shown or f"\n# {key} = " in block, key
+        if key in shown:
+            assert shown[key] == (list(getattr(Settings(), field)) if isinstance(shown[key], list)
+                                  else getattr(Settings(), field)), key

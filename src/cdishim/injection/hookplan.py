@@ -10,6 +10,11 @@
   the hooks' plus a little grace, so the wrapper, not the runtime, reports a
   hook that ran too long. Hooks the engine put in the config are not CDI
   edits and are never touched.
+- When cdishim is the compiled launcher, the entries it writes run it by the
+  name ``cdishim-hook`` (``path`` the launcher, ``args[0]`` cdishim-hook):
+  it starts the same Python code with ``-S`` and the recorded ``sys.path``,
+  which saves the site import on every stage. The sh launcher cannot see
+  ``args[0]``, so with it the entries run ``cdishim-hook`` itself.
 - When the low-level runtime does not apply ``linux.netDevices`` itself
   (runc < 1.4, crun < 1.22, as ``runc features`` says), each CDI netDevice
   also gets a createRuntime hook ``cdishim-hook netdev``. ``linux.netDevices``
@@ -46,14 +51,30 @@ def default_hook_program(cdishim_path: str) -> str:
 BUILTIN_HOOKS = ("create-symlinks", "update-ldcache", "chmod")
 
 
-def wrap_stage(hooks: Sequence[Hook], program: str) -> Hook:
-    """The CDI *hooks* of one stage as one ``cdishim-hook exec`` entry that runs them in order."""
+ELF_MAGIC = b"\x7fELF"
+
+
+def hook_entry_path(program: str, launcher: str) -> str:
+    """What the hook entries for *program*, the cdishim-hook beside *launcher*, run: the compiled *launcher*, else *program*."""
+    try:
+        with open(launcher, "rb") as handle:
+            compiled = handle.read(len(ELF_MAGIC)) == ELF_MAGIC
+    except OSError:
+        compiled = False
+    return launcher if compiled else program
+
+
+def wrap_stage(hooks: Sequence[Hook], program: str, entry_path: str) -> Hook:
+    """The CDI *hooks* of one stage as one ``cdishim-hook exec`` entry that runs them in order.
+
+    *entry_path* is the program the entry runs, *program* or `hook_entry_path`'s launcher.
+    """
     args = [program, "exec"]
     for hook in hooks:
         args += _group(hook, program, counted=len(hooks) > 1)
     timeouts = [hook.timeout for hook in hooks]
     timeout = sum(timeouts) + TIMEOUT_GRACE_S if None not in timeouts else None  # type: ignore[arg-type]
-    return Hook(hook_name=hooks[0].hook_name, path=program, args=tuple(args), env=WRAPPER_ENV, timeout=timeout)
+    return Hook(hook_name=hooks[0].hook_name, path=entry_path, args=tuple(args), env=WRAPPER_ENV, timeout=timeout)
 
 
 def _group(hook: Hook, program: str, counted: bool) -> list[str]:
@@ -76,9 +97,9 @@ def is_builtin(hook: Hook, program: str) -> bool:
             and os.path.realpath(hook.path) == os.path.realpath(program))
 
 
-def netdev_hook(device: NetDevice, program: str) -> Hook:
-    """The createRuntime hook that moves *device* into the container."""
-    return Hook(hook_name="createRuntime", path=program, env=WRAPPER_ENV,
+def netdev_hook(device: NetDevice, program: str, entry_path: str) -> Hook:
+    """The createRuntime hook that moves *device* into the container (*entry_path* as in `wrap_stage`)."""
+    return Hook(hook_name="createRuntime", path=entry_path, env=WRAPPER_ENV,
                 args=(program, "netdev", "--host-if", device.host_interface_name, "--name", device.name))
 
 
@@ -90,15 +111,19 @@ def plan_hooks(edits: ContainerEdits, settings: Settings, facts: RuntimeFacts) -
     """
     if not edits.hooks and not edits.net_devices:
         return edits
-    program = settings.hook_program or default_hook_program(facts.cdishim_program)
+    if settings.hook_program:
+        program = entry_path = settings.hook_program
+    else:
+        program = default_hook_program(facts.cdishim_program)
+        entry_path = hook_entry_path(program, facts.cdishim_program)
     hooks = edits.hooks
     if settings.wrap_hooks and hooks:
         stages: dict[str, list[Hook]] = {}
         for hook in hooks:
             stages.setdefault(hook.hook_name, []).append(hook)
-        hooks = tuple(wrap_stage(stage, program) for stage in stages.values())
+        hooks = tuple(wrap_stage(stage, program, entry_path) for stage in stages.values())
     if edits.net_devices and not facts.applies_net_devices():
-        hooks += tuple(netdev_hook(device, program) for device in edits.net_devices)
+        hooks += tuple(netdev_hook(device, program, entry_path) for device in edits.net_devices)
     if hooks == edits.hooks:
         return edits
     if not os.access(program, os.X_OK):

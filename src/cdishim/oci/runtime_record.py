@@ -10,6 +10,7 @@ for runc by cdishim's rules, so Python writes down what it found, in
     path=<the PATH it searched>
     runtime=/usr/sbin/runc
     injector=/run/cdishim/injector.sock
+    launcher=/usr/bin/cdishim
     python=/usr/bin/python3.11
     syspath=/usr/lib/python311.zip:/usr/lib/python3.11:...:/usr/lib/python3/dist-packages
 
@@ -44,26 +45,31 @@ def record_path(cache_dir: str) -> str:
     return os.path.join(cache_dir, RECORD_NAME)
 
 
-def record_text(settings_file: str, search_path: str, runtime: str, injector: str = "") -> str | None:
+def record_text(settings_file: str, search_path: str, runtime: str, injector: str = "",
+                launcher: str = "") -> str | None:
     """The record's content, or None when a value cannot be written on one line.
 
-    It also names this interpreter and its ``sys.path``: the compiled
-    launcher then starts this same interpreter with ``-S`` (no site import,
-    no .pth files) and that path, which a usual start would have computed.
+    It also names the launcher that started this interpreter, the
+    interpreter and its ``sys.path``: the compiled launcher, when it is that
+    launcher and finds that interpreter, starts it with ``-S`` (no site
+    import, no .pth files) and that path, which a usual start would compute.
     """
-    values = (settings_file, search_path, runtime, injector)
+    values = (settings_file, search_path, runtime, injector, launcher)
     if any("\n" in value or "\r" in value for value in values):
         return None
     return (f"code={code_line()}\nconfig={settings_file}\npath={search_path}\nruntime={runtime}\n"
-            f"injector={injector}\n{interpreter_lines()}")
+            f"injector={injector}\n{interpreter_lines(launcher)}")
 
 
-def interpreter_lines() -> str:
-    """``python=`` and ``syspath=`` for this process; no syspath when an entry cannot be written plainly."""
+def interpreter_lines(launcher: str) -> str:
+    """``launcher=``, ``python=`` and ``syspath=``; nothing when a value cannot be written plainly."""
+    launcher = os.path.realpath(launcher) if launcher else ""
     python = os.path.realpath(sys.executable) if sys.executable else ""
     entries = [entry for entry in sys.path if entry]
-    plain = python and all(":" not in entry and "\n" not in entry and "\r" not in entry for entry in entries)
-    return f"python={python}\nsyspath={':'.join(entries)}\n" if plain and entries else ""
+    plain = all(":" not in entry and "\n" not in entry and "\r" not in entry for entry in entries)
+    if not (launcher and python and entries and plain):
+        return ""
+    return f"launcher={launcher}\npython={python}\nsyspath={':'.join(entries)}\n"
 
 
 def code_line() -> str:
@@ -81,7 +87,7 @@ def remember_runtime(cache_dir: str, settings_file: str, runtime: str, launcher:
     must be newer than it, as the launcher checks. *injector* is the resident
     injector's socket that the compiled launcher may ask (empty: none).
     """
-    text = record_text(settings_file, os.environ.get("PATH", ""), runtime, injector)
+    text = record_text(settings_file, os.environ.get("PATH", ""), runtime, injector, launcher)
     if not cache_dir or text is None:
         return
     path = record_path(cache_dir)

@@ -23,8 +23,8 @@ WRAPPING = Settings(hook_program=PROGRAM)
 class Facts(RuntimeFacts):
     """Runtime facts with a given answer to "does the runtime move netDevices itself?"."""
 
-    def __init__(self, applies: bool | None = True) -> None:
-        super().__init__(("runc",), "/usr/bin/cdishim", runtime="/usr/sbin/runc")
+    def __init__(self, applies: bool | None = True, program: str = "/usr/bin/cdishim") -> None:
+        super().__init__(("runc",), program, runtime="/usr/sbin/runc")
         self.applies = applies
 
     def applies_net_devices(self) -> bool:
@@ -74,13 +74,20 @@ def test_missing_hook_program_is_an_error():
         plan_hooks(ContainerEdits(hooks=(VENDOR,)), Settings(hook_program="/nonexistent/cdishim-hook"), Facts())
 
 
-def test_default_hook_program_is_next_to_cdishim(tmp_path):
+@pytest.mark.parametrize("launcher", ["sh", "compiled", "absent"])
+def test_default_hook_program_is_next_to_cdishim(tmp_path, launcher):
+    """The entries run cdishim-hook, or the compiled launcher by cdishim-hook's name (its args[0])."""
     assert default_hook_program("/usr/bin/cdishim") == "/usr/bin/cdishim-hook"
-    (tmp_path / "cdishim-hook").write_text("#!/bin/sh\n")
-    (tmp_path / "cdishim-hook").chmod(0o755)
-    facts = RuntimeFacts(("runc",), lambda: str(tmp_path / "cdishim"))  # located only when needed
-    edits = plan_hooks(ContainerEdits(hooks=(VENDOR,)), Settings(), facts)
-    assert edits.hooks[0].path == str(tmp_path / "cdishim-hook")
+    program = tmp_path / "cdishim-hook"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    if launcher != "absent":
+        (tmp_path / "cdishim").write_bytes(b"\x7fELF\x02\x01" if launcher == "compiled" else b"#!/bin/sh\n")
+    facts = Facts(applies=False, program=str(tmp_path / "cdishim"))
+    edits = plan_hooks(ContainerEdits(hooks=(VENDOR,), net_devices=(NET,)), Settings(), facts)
+    expected_path = str(tmp_path / ("cdishim" if launcher == "compiled" else "cdishim-hook"))
+    assert [hook.path for hook in edits.hooks] == [expected_path, expected_path]
+    assert [hook.args[:2] for hook in edits.hooks] == [(str(program), "exec"), (str(program), "netdev")]
 
 
 # Hook fields as a spec may give them: any text, including what looks like the wrapper's own options.
@@ -99,7 +106,7 @@ hooks = st.builds(
 
 @given(stage=st.lists(hooks, min_size=1, max_size=4))
 def test_the_wrapped_argv_round_trips_through_the_wrapper_parser(stage):
-    wrapped = wrap_stage(stage, PROGRAM)
+    wrapped = wrap_stage(stage, PROGRAM, PROGRAM)
     assert wrapped.args[:2] == (PROGRAM, "exec")
     assert parse_args(list(wrapped.args[2:])) == [
         HookCall(path=hook.path, argv=hook.args, env=hook.env, timeout=hook.timeout) for hook in stage]

@@ -14,15 +14,17 @@ from cdishim.statcache import code_identity
 def test_written_once_then_left_alone(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     cache = tmp_path / "cache"
-    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
+    launcher = tmp_path / "bin" / "cdishim"
+    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc", str(launcher))
     path = record_path(str(cache))
     assert open(path).read() == (f"code={code_line()}\nconfig={tmp_path / 'none.toml'}\n"
-                                 f"path=/usr/bin:/bin\nruntime=/usr/sbin/runc\ninjector=\n{interpreter_lines()}")
-    assert f"python={os.path.realpath(sys.executable)}\n" in interpreter_lines()
+                                 f"path=/usr/bin:/bin\nruntime=/usr/sbin/runc\ninjector=\n"
+                                 f"launcher={launcher}\npython={os.path.realpath(sys.executable)}\n"
+                                 f"syspath={':'.join(entry for entry in sys.path if entry)}\n")
     assert code_line().startswith(f"{code_identity()[0]} ")
     assert os.stat(path).st_mode & 0o777 == 0o644 and os.stat(cache).st_mode & 0o777 == 0o700
     inode = os.stat(path).st_ino
-    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc")
+    remember_runtime(str(cache), str(tmp_path / "none.toml"), "/usr/sbin/runc", str(launcher))
     assert os.stat(path).st_ino == inode
 
 
@@ -36,6 +38,14 @@ def test_rewritten_when_the_config_is_newer(tmp_path, monkeypatch):
     os.utime(path, (past, past))  # the config was edited after the record
     remember_runtime(str(cache), str(config), "/usr/sbin/runc")
     assert os.stat(path).st_mtime > os.stat(config).st_mtime - 1
+
+
+def test_no_interpreter_lines_without_a_launcher_or_with_a_path_entry_that_holds_a_colon(monkeypatch):
+    assert interpreter_lines("") == ""
+    monkeypatch.setattr(sys, "path", ["/usr/lib/python3.11", "/odd:dir"])
+    assert interpreter_lines("/usr/bin/cdishim") == ""
+    monkeypatch.setattr(sys, "path", ["", "/usr/lib/python3.11"])  # a script's dir: not recorded
+    assert interpreter_lines("/usr/bin/cdishim").endswith("\nsyspath=/usr/lib/python3.11\n")
 
 
 def test_values_with_newlines_are_never_recorded(tmp_path):

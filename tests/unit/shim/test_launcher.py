@@ -258,3 +258,47 @@ def test_a_python_that_cannot_import_cdishim_fails_in_one_line(tmp_path, source)
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("cdishim: ") and "cannot import cdishim (No module named 'cdishim')" in result.stderr
     assert json.loads(log.read_text())["msg"] == result.stderr.strip()
+
+
+def interpreter_record(world, launcher: Path, python: Path, syspath: str = "/lib/a:/lib/b") -> None:
+    """A trusted record that names *launcher*, *python* and *syspath*, as a create through *launcher* writes it."""
+    text = record_text(str(world["config"]), world["env"]["PATH"], str(world["runtime"]))
+    (world["cache"] / "runtime").write_text(
+        f"{text}launcher={os.path.realpath(launcher)}\npython={os.path.realpath(python)}\nsyspath={syspath}\n")
+
+
+def python_args(output: str) -> list[str]:
+    """The fake Python's arguments, from its "python ARG ..." line (the bootstrap is one multi-line ARG)."""
+    return output.split("\n", 1)[0].split()[1:]
+
+
+@pytest.mark.parametrize("launcher_kind", ["compiled"])
+@pytest.mark.parametrize("record_names", ["this launcher and python", "another launcher", "another python", "nothing"])
+def test_the_compiled_launcher_starts_the_recorded_python_with_its_sys_path(world, record_names):
+    python = Path(world["env"]["CDISHIM_PYTHON"])
+    if record_names == "this launcher and python":
+        interpreter_record(world, world["launcher"], python)
+    elif record_names == "another launcher":
+        interpreter_record(world, world["launcher"].parent / "other", python)
+    elif record_names == "another python":
+        interpreter_record(world, world["launcher"], Path("/usr/bin/python3"))
+    output = launch(world, "--root", "/r", "create", "--bundle", "/b", "x")
+    assert output.endswith(f" {world['launcher']} --root /r create --bundle /b x")
+    fast = record_names == "this launcher and python"
+    assert python_args(output)[:3] == (["-I", "-S", "-c"] if fast else ["-I", "-c", "import"])
+    assert f" /lib/a:/lib/b {world['launcher']} --root" in output if fast else "/lib/a" not in output
+
+
+@pytest.mark.parametrize("launcher_kind", ["compiled"])
+@pytest.mark.parametrize("fast", [True, False])
+def test_run_as_cdishim_hook_the_compiled_launcher_starts_the_hook_wrapper(world, fast):
+    """Hook entries run the launcher with args[0] cdishim-hook; its PATH is not the engine's."""
+    if fast:
+        interpreter_record(world, world["launcher"], Path(world["env"]["CDISHIM_PYTHON"]))
+    argv = ["/usr/bin/cdishim-hook", "exec", "--timeout", "5", "--", "/usr/bin/vendor", "vendor", "create"]
+    env = {**world["env"], "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    result = subprocess.run(argv, executable=str(world["launcher"]), env=env, capture_output=True, text=True, check=True)
+    output = result.stdout.strip()
+    assert "from cdishim.hooks.main import main" in output and "cdishim.shim" not in output
+    assert python_args(output)[:2] == (["-I", "-S"] if fast else ["-I", "-c"])
+    assert output.endswith(f" {world['launcher']} exec --timeout 5 -- /usr/bin/vendor vendor create")
