@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import scenarios
+from bench import injector, scenarios
 from bench.harness import table
 
 
@@ -45,11 +45,18 @@ def matrix_launchers(matrix: Path) -> dict[str, str]:
     return launchers
 
 
+def sizes(text: str) -> tuple[int, ...]:
+    """"1,100,1000" -> (1, 100, 1000)."""
+    return tuple(int(size) for size in text.split(","))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20, help="samples per side (default 20)")
     parser.add_argument("--cdishim", default=str(Path(sys.executable).parent / "cdishim"))
     parser.add_argument("--sizes", default="1,10,100,1000", help="spec-file counts for the registry scale")
+    parser.add_argument("--injector-sizes", default="1,1000", help="spec-file counts for the injector's creates")
+    parser.add_argument("--memory-sizes", default="1,100,1000", help="spec-file counts for the injector's memory")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results.json"))
     parser.add_argument("--matrix", default=str(Path(__file__).resolve().parents[1] / "build" / "matrix"),
                         help="venvs of make test-matrix: one create row per Python")
@@ -65,17 +72,21 @@ def main() -> int:
         time.sleep(scenarios.RACY_WAIT_S)
         results = [
             scenarios.passthrough(bench),
+            scenarios.passthrough_sh_launcher(bench),
+            *injector.served_rows(bench, sizes(args.injector_sizes)),
             scenarios.create_path(bench, "create, demo spec (4 devices), cached", str(bench.spec_dir),
-                                  scenarios.FOUR_GPUS, 15),
+                                  scenarios.FOUR_GPUS, 20),
             scenarios.create_path(bench, "create, demo spec (4 devices), cached, with a config file",
-                                  str(bench.spec_dir), scenarios.FOUR_GPUS, 15,
+                                  str(bench.spec_dir), scenarios.FOUR_GPUS, 20,
                                   env_extra={"CDISHIM_CONFIG": str(bench.config_file)}),
             *scenarios.create_per_python(bench, matrix_launchers(Path(args.matrix))),
             scenarios.lifecycle(bench),
+            scenarios.three_hooks(bench),
             *scenarios.hook_wrapper(bench),
-            *filter(None, [scenarios.podman_native_cdi(bench)]),
-            *scenarios.registry_scale(bench, tuple(int(size) for size in args.sizes.split(","))),
+            *scenarios.podman_native_cdi(bench),
+            *scenarios.registry_scale(bench, sizes(args.sizes)),
         ]
+        memory = injector.memory(bench, sizes(args.memory_sizes))
     finally:
         subprocess.run(["runc", "--root", str(bench.root), "list", "-q"], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
@@ -83,11 +94,13 @@ def main() -> int:
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, kernel {info['kernel']}, {info['runc']}, Python {info['python']}")
     print(table(results))
+    print("injector RSS after one create: " + ", ".join(f"{mb:.1f} MB at {n} spec files" for n, mb in memory.items()))
     if not matrix_launchers(Path(args.matrix)):
         print("not measured: the create path per Python (run `make test-matrix` first, which builds their venvs)")
     if not shutil.which("podman"):
         print("not measured: podman's native CDI (podman is not installed; `make deps` installs it)")
-    Path(args.output).write_text(json.dumps({"machine": info, "results": [r.to_json() for r in results]}, indent=1))
+    Path(args.output).write_text(json.dumps({"machine": info, "results": [r.to_json() for r in results],
+                                             "injector_rss_mb": memory}, indent=1))
     print(f"raw samples: {args.output}")
     return 0
 

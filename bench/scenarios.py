@@ -88,7 +88,7 @@ def passthrough(bench: Bench) -> Comparison:
     run_timed(bench.cdishim_cmd("state", "bench-running"), bench.env)  # Python writes the runtime record once
     try:
         return compare(
-            Comparison("passthrough: state", "cdishim state", "runc state", budget_ms_added=3),
+            Comparison("passthrough: state, compiled launcher", "cdishim state", "runc state", budget_ms_added=1),
             lambda: run_timed(bench.cdishim_cmd("state", "bench-running"), bench.env),
             lambda: run_timed(bench.runc_cmd("state", "bench-running"), bench.env),
             bench.runs,
@@ -136,42 +136,44 @@ def create_per_python(bench: Bench, launchers: dict[str, str]) -> list[Compariso
     interpreter, so sharing one would make every other run a miss.
     """
     return [
-        create_path(bench, f"create, demo spec (4 devices), cached, Python {label}", str(bench.spec_dir), FOUR_GPUS, 15,
+        create_path(bench, f"create, demo spec (4 devices), cached, Python {label}", str(bench.spec_dir), FOUR_GPUS, 20,
                     env_extra={"CDISHIM_CACHE_DIR": str(bench.work / f"cache-{label.replace(' ', '-')}")},
                     launcher=launcher)
         for label, launcher in launchers.items()
     ]
 
 
-def lifecycle(bench: Bench) -> Comparison:
+def lifecycle(bench: Bench, name: str = "full lifecycle (create/start/kill/delete)", budget_ratio: float = 1.35,
+              env: dict[str, str] | None = None) -> Comparison:
     """create, start, kill, delete: all through cdishim vs all through runc."""
-    bundle = bench.bundle("life", {"cdi.k8s.io/bench": FOUR_GPUS})
+    env = env or bench.env
+    bundle = bench.bundle(f"life-{bench.new_id('b')}", {"cdi.k8s.io/bench": FOUR_GPUS})
     original = (bundle / "config.json").read_bytes()
-    edited = bench.pre_edited_copy(bundle, "life-edited", bench.env)
+    edited = bench.pre_edited_copy(bundle, f"life-edited-{bench.new_id('b')}", env)
 
     def cycle(command_of, path: Path, restore: bool):
         def step() -> float:
             if restore:
                 (path / "config.json").write_bytes(original)
             container = bench.new_id("life")
-            total = run_timed(command_of("create", "--bundle", str(path), container), bench.env)
-            total += run_timed(command_of("start", container), bench.env)
-            total += run_timed(command_of("kill", container, "KILL"), bench.env)
-            total += run_timed(command_of("delete", "--force", container), bench.env)
+            total = run_timed(command_of("create", "--bundle", str(path), container), env)
+            total += run_timed(command_of("start", container), env)
+            total += run_timed(command_of("kill", container, "KILL"), env)
+            total += run_timed(command_of("delete", "--force", container), env)
             return total
 
         return step
 
     return compare(
-        Comparison("full lifecycle (create/start/kill/delete)", "via cdishim", "bare runc", budget_ratio=1.35),
+        Comparison(name, "via cdishim", "bare runc", budget_ratio=budget_ratio),
         cycle(bench.cdishim_cmd, bundle, True),
         cycle(bench.runc_cmd, edited, False),
         bench.runs,
     )
 
 
-def write_scale_specs(directory: Path, files: int) -> None:
-    """*files* spec files of 10 devices each, half YAML and half JSON, on the mock nodes."""
+def write_scale_specs(directory: Path, files: int, suffixes: tuple[str, ...] = ("yaml", "json")) -> None:
+    """*files* spec files of 10 devices each, alternately of each of *suffixes*, on the mock nodes."""
     directory.mkdir(parents=True, exist_ok=True)
     for index in range(files):
         document = {
@@ -190,7 +192,7 @@ def write_scale_specs(directory: Path, files: int) -> None:
                 for n in range(10)
             ],
         }
-        suffix = "json" if index % 2 else "yaml"
+        suffix = suffixes[index % len(suffixes)]
         (directory / f"scale-{index:04d}.{suffix}").write_text(json.dumps(document, indent=2))
 
 
@@ -203,8 +205,7 @@ def registry_scale(bench: Bench, sizes: tuple[int, ...]) -> list[Comparison]:
     time.sleep(RACY_WAIT_S)
     for size, directory in dirs.items():
         request = ",".join(f"scale0.example.com/gpu=gpu{n}" for n in (1, 3, 5, 7))
-        budget = 20 if size == 1000 else 15
-        results.append(create_path(bench, f"create, {size} spec files, cached", str(directory), request, budget))
+        results.append(create_path(bench, f"create, {size} spec files, cached", str(directory), request, 20))
         results.append(
             create_path(bench, f"create, {size} spec files, no cache", str(directory), request, None,
                         runs=3, env_extra={"CDISHIM_CACHE_DIR": ""})
@@ -245,18 +246,76 @@ def hook_wrapper(bench: Bench) -> list[Comparison]:
     ]
 
 
+def three_hooks(bench: Bench) -> Comparison:
+    """create with a spec's three cdishim-hook hooks (create-symlinks, update-ldcache, chmod) in one stage.
+
+    A is cdishim with wrap-hooks on: one wrapper process runs all three in
+    itself. B is bare runc running the same three hooks unwrapped: three
+    cdishim-hook processes, as an engine with its own CDI support would.
+    """
+    hook = str(Path(bench.cdishim).parent / "cdishim-hook")
+    spec_dir = bench.work / "three-hooks-cdi"
+    spec_dir.mkdir()
+    (spec_dir / "hooks.json").write_text(json.dumps({
+        "cdiVersion": "0.5.0", "kind": "bench.example.com/hooks",
+        "devices": [{"name": "dev", "containerEdits": {"deviceNodes": [{"path": "/dev/mock/device_0"}], "hooks": [
+            {"hookName": "createContainer", "path": hook,
+             "args": ["cdishim-hook", "create-symlinks", "--link", "busybox::/usr/local/bin/bench-link"]},
+            {"hookName": "createContainer", "path": hook,
+             "args": ["cdishim-hook", "update-ldcache", "--folder", "/usr/local/bin"]},
+            {"hookName": "createContainer", "path": hook,
+             "args": ["cdishim-hook", "chmod", "--mode", "0755", "--path", "/bin/busybox"]},
+        ]}}],
+    }))
+    unwrapped = bench.work / "three-hooks-no-wrap.toml"
+    unwrapped.write_text("wrap-hooks = false\n")
+    time.sleep(RACY_WAIT_S)
+    env = {**bench.env, "CDI_SPEC_DIRS": str(spec_dir)}
+    bundle = bench.bundle("three-hooks", {"cdi.k8s.io/bench": "bench.example.com/hooks=dev"})
+    original = (bundle / "config.json").read_bytes()
+    edited = bench.pre_edited_copy(bundle, "three-hooks-edited", {**env, "CDISHIM_CONFIG": str(unwrapped)})
+    return compare(
+        Comparison("create, 3 cdishim-hook hooks in one stage, wrapped", "cdishim create",
+                   "runc create (pre-edited, 3 hooks unwrapped)", budget_ms_added=25),
+        _create_step(bench, bench.cdishim_cmd(), bundle, original, env),
+        _create_step(bench, bench.runc_cmd(), edited, None, env), bench.runs)
+
+
+def passthrough_sh_launcher(bench: Bench) -> Comparison:
+    """`state` through the sh launcher (what a compiler-less install keeps) vs runc."""
+    launcher = bench.work / "sh-launcher" / "cdishim"
+    launcher.parent.mkdir()
+    shutil.copy(REPO / "bin" / "cdishim", launcher)
+    past = time.time() - 60
+    os.utime(launcher, (past, past))  # older than the runtime record the compiled launcher's Python wrote
+    bundle = bench.bundle("running-sh", {})
+    run_timed(bench.runc_cmd("run", "-d", "--bundle", str(bundle), "bench-running-sh"), bench.env)
+    try:
+        return compare(
+            Comparison("passthrough: state, sh launcher", "cdishim state", "runc state", budget_ms_added=3),
+            lambda: run_timed([str(launcher), "--root", str(bench.root), "state", "bench-running-sh"], bench.env),
+            lambda: run_timed(bench.runc_cmd("state", "bench-running-sh"), bench.env),
+            bench.runs,
+        )
+    finally:
+        bench.delete("bench-running-sh")
+
+
 PODMAN_KIND = "bench-podman.example.com/gpu"
 PODMAN_SPEC = Path("/var/run/cdi/cdishim-bench-podman.yaml")  # podman 4.3 reads only the default dirs
+PODMAN_FILLER_PREFIX = "cdishim-bench-filler-"
 
 
-def podman_native_cdi(bench: Bench) -> Comparison | None:
+def podman_native_cdi(bench: Bench, spec_files: tuple[int, ...] = (1, 1000)) -> list[Comparison]:
     """`podman run` through cdishim (annotations) vs podman's own CDI (`--device`) on plain runc.
 
     Same spec, same image, same 4 devices: B is the independent CDI
-    implementation an engine would otherwise use. None without podman.
+    implementation an engine would otherwise use. One row per number of
+    spec files in /var/run/cdi (the bench's spec and filler specs of other
+    kinds), which both read. Nothing without podman.
     """
     if shutil.which("podman") is None:
-        return None
+        return []
     storage = bench.work / "podman"
     base = ["podman", "--root", str(storage / "root"), "--runroot", str(storage / "run"), "--tmpdir",
             str(storage / "tmp"), "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
@@ -277,10 +336,26 @@ def podman_native_cdi(bench: Bench) -> Comparison | None:
                    image, "true"]
     native = [*run[:len(base)], "--runtime", "runc", *run[len(base):],
               *(arg for device in devices for arg in ("--device", device)), image, "true"]
+    fillers = bench.work / "podman-fillers"
+    rows = []
     try:
-        return compare(
-            Comparison("podman run (4 devices): cdishim vs podman's own CDI", "podman + cdishim",
-                       "podman --device (native CDI) + runc"),
-            lambda: run_timed(via_cdishim, bench.env), lambda: run_timed(native, bench.env), bench.runs)
+        for files in spec_files:
+            _remove_podman_fillers()
+            shutil.rmtree(fillers, ignore_errors=True)
+            write_scale_specs(fillers, files - 1, suffixes=("json",))
+            for filler in fillers.glob("*.json"):
+                shutil.copy(filler, PODMAN_SPEC.parent / f"{PODMAN_FILLER_PREFIX}{filler.name}")
+            time.sleep(RACY_WAIT_S)
+            rows.append(compare(
+                Comparison(f"podman run (4 devices), {files} spec files: cdishim vs podman's own CDI",
+                           "podman + cdishim", "podman --device (native CDI) + runc"),
+                lambda: run_timed(via_cdishim, bench.env), lambda: run_timed(native, bench.env), bench.runs))
+        return rows
     finally:
         PODMAN_SPEC.unlink(missing_ok=True)
+        _remove_podman_fillers()
+
+
+def _remove_podman_fillers() -> None:
+    for filler in PODMAN_SPEC.parent.glob(f"{PODMAN_FILLER_PREFIX}*"):
+        filler.unlink()
