@@ -45,6 +45,22 @@ def matrix_launchers(matrix: Path) -> dict[str, str]:
     return launchers
 
 
+def default_work_parent() -> str:
+    """/dev/shm when it is a tmpfs, else the temp dir."""
+    mounts = Path("/proc/mounts").read_text().split("\n")
+    return "/dev/shm" if any(line.split()[1:3] == ["/dev/shm", "tmpfs"] for line in mounts if line) else tempfile.gettempdir()
+
+
+def filesystem(path: str) -> str:
+    """The type of the filesystem *path* is on (the longest mount point above it)."""
+    best, kind = "", "?"
+    for line in Path("/proc/mounts").read_text().splitlines():
+        point, fstype = line.split()[1:3]
+        if (path == point or path.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+            best, kind = point, fstype
+    return kind
+
+
 def sizes(text: str) -> tuple[int, ...]:
     """"1,100,1000" -> (1, 100, 1000)."""
     return tuple(int(size) for size in text.split(","))
@@ -58,6 +74,9 @@ def main() -> int:
     parser.add_argument("--injector-sizes", default="1,1000", help="spec-file counts for the injector's creates")
     parser.add_argument("--memory-sizes", default="1,100,1000", help="spec-file counts for the injector's memory")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results.json"))
+    parser.add_argument("--work-dir", default=default_work_parent(),
+                        help="where bundles, spec dirs and runc's state go (default: /dev/shm, a tmpfs as /run is on "
+                             "nodes, where containerd, Docker and CRI-O keep bundles and runc its state)")
     parser.add_argument("--matrix", default=str(Path(__file__).resolve().parents[1] / "build" / "matrix"),
                         help="venvs of make test-matrix: one create row per Python")
     args = parser.parse_args()
@@ -65,7 +84,7 @@ def main() -> int:
         sys.stderr.write("bench: needs root and runc (run `make deps`)\n")
         return 1
 
-    work = Path(tempfile.mkdtemp(prefix="cdishim-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="cdishim-bench-", dir=args.work_dir))
     bench = scenarios.Bench(work, args.cdishim, args.runs)
     try:
         bench.setup()
@@ -91,8 +110,9 @@ def main() -> int:
         subprocess.run(["runc", "--root", str(bench.root), "list", "-q"], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
-    info = machine()
-    print(f"machine: {info['cpu']}, {info['cores']} cores, kernel {info['kernel']}, {info['runc']}, Python {info['python']}")
+    info = {**machine(), "work_dir": f"{args.work_dir} ({filesystem(args.work_dir)})"}
+    print(f"machine: {info['cpu']}, {info['cores']} cores, kernel {info['kernel']}, {info['runc']}, Python {info['python']}; "
+          f"bundles and runc state in {info['work_dir']}")
     print(table(results))
     print("injector RSS after one create: " + ", ".join(f"{mb:.1f} MB at {n} spec files" for n, mb in memory.items()))
     if not matrix_launchers(Path(args.matrix)):

@@ -97,8 +97,8 @@ HOOK_STAGE_MODULES = {
     "cdishim.statcache",
 }
 # What else either path may add: the standard library modules seen on 3.9 to 3.13 (a given
-# Python may import fewer), and python-prctl, with which the hook stage sets no_new_privs.
-OTHERS_ALLOWED = {"prctl", "_prctl", "__future__", "_collections_abc", "_json", "_stat", "genericpath", "os",
+# Python may import fewer), and _prctl (python-prctl), with which the hook stage sets no_new_privs.
+OTHERS_ALLOWED = {"_prctl", "__future__", "_collections_abc", "_json", "_stat", "genericpath", "os",
                   "posixpath", "select", "stat", "types", "zlib"}
 
 
