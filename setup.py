@@ -40,7 +40,12 @@ class BuildScripts(_build_scripts()):
         command = [*shlex.split(compiler), "-std=c99", "-Wall", "-Wextra", "-Werror",
                    *shlex.split(os.environ.get("CPPFLAGS", "")), *shlex.split(os.environ.get("CFLAGS", "-O2")),
                    "-o", target + ".compiled", LAUNCHER_SOURCE, *shlex.split(os.environ.get("LDFLAGS", ""))]
-        if subprocess.run(command).returncode != 0:
+        try:
+            compiled = subprocess.run(command).returncode == 0
+        except OSError as err:  # CC names a program that is not there
+            self.announce(f"cannot run the C compiler ({err}): cdishim stays the sh launcher", level=3)
+            return
+        if not compiled:
             self.announce("the launcher did not compile: cdishim stays the sh launcher", level=3)
             return
         os.replace(target + ".compiled", target)

@@ -207,8 +207,8 @@ static int read_record(struct record *rec)
     ssize_t size = fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_uid == geteuid()
                        ? read(fd, rec->text, sizeof rec->text - 1) : -1;
     close(fd);
-    if (size <= 0 || !newer(&info, config) || !newer(&info, self))
-        return 0;
+    if (size <= 0 || size != info.st_size || !newer(&info, config) || !newer(&info, self))
+        return 0; /* a record larger than RECORD_MAX, or read short, is not used */
     rec->text[size] = '\0';
     for (char *line = strtok(rec->text, "\n"); line; line = strtok(NULL, "\n")) {
         take(line, "config=", &rec->config);
@@ -235,9 +235,12 @@ static int knows_runtime(const struct record *rec)
 
 static void to_runtime(const struct record *rec, char **argv)
 {
+    char message[PATH_MAX + 128];
     setenv("CDISHIM_HANDED_OVER_TO", rec->runtime, 1);
     argv[0] = (char *)rec->runtime;
     execv(rec->runtime, argv);
+    snprintf(message, sizeof message, "cannot execute %s: %s", rec->runtime, strerror(errno));
+    fail(message); /* as Python's exec of the runtime words it */
 }
 
 /* --- the resident injector (src/cdishim/injector/protocol.py) ---------------------------- */
@@ -248,18 +251,46 @@ static size_t add_field(char *buffer, size_t used, size_t size, const char *name
     return n < 0 || (size_t)n + 1 > size - used ? size : used + (size_t)n + 1; /* keep the NUL */
 }
 
-/* 1 when the injector injected the bundle's devices (or found none asked for), else 0. */
+/* Milliseconds left until *deadline* (CLOCK_MONOTONIC), at least 0. */
+static int remaining_ms(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long left = (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+    return left < 0 ? 0 : (int)left;
+}
+
+/* Whether the process listening at the other end of *sock* is root or this user. */
+static int trusted_peer(int sock)
+{
+    struct ucred peer;
+    socklen_t size = sizeof peer;
+    return getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0 && (peer.uid == 0 || peer.uid == geteuid());
+}
+
+/* 1 when the injector injected the bundle's devices (or found none asked for), else 0. Connect,
+ * send and the wait for the reply share one deadline: a busy or hung injector costs at most
+ * INJECTOR_TIMEOUT_MS, a full accept queue nothing. */
 static int ask_injector(const struct record *rec)
 {
     char request[8192], reply[512];
     struct sockaddr_un address = {.sun_family = AF_UNIX};
+    struct timespec deadline;
     if (!rec->injector || !*rec->injector || strlen(rec->injector) >= sizeof address.sun_path)
         return 0;
     strcpy(address.sun_path, rec->injector);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += INJECTOR_TIMEOUT_MS / 1000;
+    deadline.tv_nsec += (INJECTOR_TIMEOUT_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
     int dir = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int done = 0;
-    if (dir >= 0 && sock >= 0 && connect(sock, (struct sockaddr *)&address, sizeof address) == 0) {
+    if (dir >= 0 && sock >= 0 && connect(sock, (struct sockaddr *)&address, sizeof address) == 0
+        && trusted_peer(sock)) {
         size_t used = strlen(PROTOCOL) + 1;
         memcpy(request, PROTOCOL, used);
         const char *config = getenv("CDISHIM_CONFIG");
@@ -279,9 +310,10 @@ static int ask_injector(const struct record *rec)
         rights->cmsg_type = SCM_RIGHTS;
         rights->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(rights), &dir, sizeof(int));
-        struct pollfd ready = {.fd = sock, .events = POLLIN};
-        if (used < sizeof request && sendmsg(sock, &message, MSG_NOSIGNAL) == (ssize_t)used
-            && poll(&ready, 1, INJECTOR_TIMEOUT_MS) == 1) {
+        struct pollfd writable = {.fd = sock, .events = POLLOUT}, readable = {.fd = sock, .events = POLLIN};
+        if (used < sizeof request && poll(&writable, 1, remaining_ms(&deadline)) == 1
+            && sendmsg(sock, &message, MSG_NOSIGNAL) == (ssize_t)used
+            && poll(&readable, 1, remaining_ms(&deadline)) == 1) {
             ssize_t size = recv(sock, reply, sizeof reply - 1, 0);
             if (size > 0) {
                 reply[size] = '\0';
@@ -310,7 +342,12 @@ static void find_python(char *python, size_t size)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32], lines[2][PATH_MAX + 32] = {"", ""};
     snprintf(dir, sizeof dir, "%s", self);
-    *strrchr(dir, '/') = '\0';
+    char *slash = strrchr(dir, '/');
+    if (!slash) { /* where this program is cannot be told */
+        snprintf(python, size, "/usr/bin/python3");
+        return;
+    }
+    *slash = '\0';
     snprintf(path, sizeof path, "%s/../pyvenv.cfg", dir);
     if (access(path, F_OK) == 0) {
         snprintf(python, size, "%s/python3", dir);
@@ -348,17 +385,18 @@ static void find_python(char *python, size_t size)
 }
 
 /* Run *bootstrap* in cdishim's Python; with -S and the recorded sys.path when a trusted *rec*
- * was written through this launcher by this same interpreter. */
+ * was written through this launcher by this same interpreter (its sys.executable: the path this
+ * launcher runs it by, so two venvs on one base interpreter are told apart). */
 static void to_python(const char *bootstrap, char **argv, int argc, const struct record *rec)
 {
-    char python[PATH_MAX + 32], real[PATH_MAX], target[PATH_MAX] = "", message[3 * PATH_MAX];
+    char python[PATH_MAX + 32], target[PATH_MAX] = "", message[3 * PATH_MAX];
     const char *forced = getenv("CDISHIM_PYTHON");
     if (forced && *forced)
         snprintf(python, sizeof python, "%s", forced);
     else
         find_python(python, sizeof python);
-    int fast = rec && rec->launcher && strcmp(rec->launcher, self) == 0 && rec->python && rec->syspath
-               && *rec->syspath && realpath(python, real) && strcmp(real, rec->python) == 0;
+    int fast = rec && rec->launcher && strcmp(rec->launcher, self) == 0 && rec->syspath && *rec->syspath
+               && rec->python && python[0] == '/' && strcmp(python, rec->python) == 0;
     char **args = calloc((size_t)argc + 7, sizeof *args), **arg = args;
     if (!args)
         fail("out of memory");

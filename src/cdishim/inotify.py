@@ -9,6 +9,7 @@ their users notice them appear by other means (a periodic rescan, a stat).
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import select
 from collections.abc import Sequence
@@ -37,12 +38,22 @@ class DirectoryWatch:
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
         self.directories = tuple(directories)
+        self.unwatched: tuple[str, ...] = ()
         self.rearm()
 
     def rearm(self) -> None:
-        """(Re)add watches, e.g. for a directory that was created or re-created since."""
+        """(Re)add watches, e.g. for a directory that was created or re-created since.
+
+        A directory that does not exist is not watched, as it cannot change
+        unseen; one that exists but could not be watched (out of watches,
+        ``ENOSPC``) is named in `unwatched`.
+        """
+        unwatched = []
         for directory in self.directories:
-            self._libc.inotify_add_watch(self.fd, os.fsencode(directory), CHANGES)  # absent: ignored
+            if self._libc.inotify_add_watch(self.fd, os.fsencode(directory), CHANGES) < 0 \
+                    and ctypes.get_errno() != errno.ENOENT:
+                unwatched.append(directory)
+        self.unwatched = tuple(unwatched)
 
     def wait(self, timeout_s: float) -> bool:
         """Wait up to *timeout_s* for a change; True if there was one (events are drained)."""
@@ -60,5 +71,7 @@ class DirectoryWatch:
         return seen
 
     def close(self) -> None:
-        """Release the inotify instance."""
-        os.close(self.fd)
+        """Release the inotify instance (once; later calls do nothing)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1

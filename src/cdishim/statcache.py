@@ -42,7 +42,7 @@ from cdishim.fsutil import private_directory, read_private_file, replace_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
     # (path, dev, inode, size, mtime_ns, ctime_ns), or (path, errno) when stat failed
@@ -59,29 +59,37 @@ _code_identity: tuple[str, Any] | None = None
 def code_identity() -> tuple[str, Any]:
     """cdishim's version and a fingerprint of its code, computed once per process.
 
-    The fingerprint is each module's (name, size, mtime, inode), sorted. A
-    module that cannot be stat'ed (removed mid-upgrade) is left out, and
-    hidden files (an editor's lock file) are not modules: the fingerprint
-    never fails, it only changes.
+    The fingerprint is `code_fingerprint` of the modules that derive cached
+    data (`CODE_DIRS`).
     """
     global _code_identity
     if _code_identity is None:
-        package = os.path.dirname(os.path.abspath(__file__))
-        stamps = []
-        for directory in CODE_DIRS:
-            try:
-                with os.scandir(os.path.join(package, directory)) as entries:
-                    for entry in entries:
-                        if entry.name.endswith(".py") and not entry.name.startswith("."):
-                            try:
-                                info = entry.stat()
-                            except OSError:
-                                continue
-                            stamps.append((directory, entry.name, info.st_size, info.st_mtime_ns, info.st_ino))
-            except OSError:
-                stamps.append((directory, "unreadable"))
-        _code_identity = (__version__, tuple(sorted(stamps)))
+        _code_identity = (__version__, code_fingerprint(CODE_DIRS))
     return _code_identity
+
+
+def code_fingerprint(directories: Sequence[str]) -> tuple[Any, ...]:
+    """Each module's (dir, name, size, mtime, inode) in *directories* of the package, sorted.
+
+    A module that cannot be stat'ed (removed mid-upgrade) is left out, and
+    hidden files (an editor's lock file) are not modules: the fingerprint
+    never fails, it only changes.
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    stamps: list[tuple[Any, ...]] = []
+    for directory in directories:
+        try:
+            with os.scandir(os.path.join(package, directory)) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".py") and not entry.name.startswith("."):
+                        try:
+                            info = entry.stat()
+                        except OSError:
+                            continue
+                        stamps.append((directory, entry.name, info.st_size, info.st_mtime_ns, info.st_ino))
+        except OSError:
+            stamps.append((directory, "unreadable"))
+    return tuple(sorted(stamps))
 
 
 def stamp(path: str, info: os.stat_result | None = None) -> Stamp:

@@ -146,17 +146,57 @@ def test_errors_are_worded_by_the_in_process_path(node, make_bundle):
     assert status == 1 and output == "cdishim: unresolvable CDI devices mock.com/gpu=device_99\n"
 
 
-def test_a_hung_injector_costs_its_timeout_then_the_in_process_path_runs(node, make_bundle):
+@pytest.mark.parametrize("hang", ["never answers", "accept queue full"])
+def test_a_hung_injector_costs_its_timeout_then_the_in_process_path_runs(node, make_bundle, hang):
     node.socket.parent.mkdir(mode=0o700)
     hung = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     hung.bind(str(node.socket))
-    hung.listen(8)  # accepts connections (the kernel does) and never answers
+    fillers = []
+    if hang == "never answers":
+        hung.listen(8)  # accepts connections (the kernel does) and never answers
+    else:
+        hung.listen(0)  # never accepts: a connect would wait for room in the queue forever
+        while True:
+            filler = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_NONBLOCK)
+            fillers.append(filler)
+            try:
+                filler.connect(str(node.socket))
+            except BlockingIOError:
+                break
     try:
         started = time.monotonic()
-        status, _ = assert_same_outcome(node, make_bundle, gpu_request(2), "hung")
-        assert status == 0 and 2 <= time.monotonic() - started < 15
+        status, _ = assert_same_outcome(node, make_bundle, gpu_request(2), hang.replace(" ", "-"))
+        elapsed = time.monotonic() - started
+        assert status == 0 and elapsed < 15
+        if hang == "never answers":
+            assert elapsed >= 2
     finally:
         hung.close()
+        for filler in fillers:
+            filler.close()
+
+
+def test_an_injector_socket_of_another_user_is_never_sent_a_bundle(node, make_bundle):
+    """Whoever listens on the recorded path must be root (or the launcher's user) to get a bundle fd."""
+    node.socket.parent.mkdir(mode=0o700)
+    # Bound as root (the dir is root's), listening as nobody: SO_PEERCRED says nobody.
+    code = ("import os, socket, sys\n"
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1])\n"
+            "os.setgid(65534); os.setuid(65534); s.listen(8); s.settimeout(30)\n"
+            "print('listening', flush=True)\n"
+            "c, _ = s.accept(); c.settimeout(10)\n"
+            "data, fds, _, _ = socket.recv_fds(c, 65536, 1)\n"
+            "print('received %d bytes and %d fds' % (len(data), len(fds)), flush=True)")
+    listener = subprocess.Popen(["/usr/bin/python3", "-I", "-c", code, str(node.socket)], stdout=subprocess.PIPE,
+                                text=True)
+    try:
+        assert listener.stdout.readline().strip() == "listening"
+        status, _ = assert_same_outcome(node, make_bundle, gpu_request(4), "other-user")
+        assert status == 0
+        assert listener.stdout.readline().strip() == "received 0 bytes and 0 fds"
+    finally:
+        listener.kill()
+        listener.wait()
 
 
 def test_an_injector_killed_at_random_points_never_changes_a_container(node, make_bundle):
@@ -166,7 +206,7 @@ def test_an_injector_killed_at_random_points_never_changes_a_container(node, mak
 
     def killer() -> None:
         while not stop.is_set():
-            time.sleep(rng.uniform(0.0, 0.05))
+            time.sleep(rng.uniform(0.0, 0.4))  # up to a few creates long: some are served, some cut
             node.stop_injector(signal.SIGKILL)
             node.start_injector()
 
@@ -179,6 +219,7 @@ def test_an_injector_killed_at_random_points_never_changes_a_container(node, mak
     finally:
         stop.set()
         thread.join(10)
+    assert node.served() > 0  # the injector did serve between kills: not every create fell back
 
 
 def request(path: Path, bundle: Path, fields: dict[str, str], version: int = protocol.VERSION) -> str:
@@ -253,6 +294,52 @@ def test_a_spec_written_or_removed_just_before_a_create_is_seen(node, make_bundl
         (node.spec_dir / "late.json").unlink()
     status, output = assert_same_outcome(node, make_bundle, {"cdi.k8s.io/x": "late.example/dev=d0"}, "gone")
     assert status == 1 and "unresolvable CDI devices late.example/dev=d0" in output
+
+
+def spec_text(kind: str, value: int) -> str:
+    """A spec of *kind* whose device d0 sets ``<VENDOR>_VALUE=value``."""
+    return json.dumps({"cdiVersion": "0.6.0", "kind": kind, "devices": [
+        {"name": "d0", "containerEdits": {"env": [f"{kind.split('.')[0].upper()}_VALUE={value}"]}}]})
+
+
+def test_a_spec_rewritten_in_place_or_behind_a_symlink_is_seen(node, make_bundle, tmp_path):
+    """No rename, so the spec dir itself does not change: only inotify (or the target's stat) can tell."""
+    node.start_injector()
+    in_place, target, link = node.spec_dir / "in-place.json", tmp_path / "linked-target.json", node.spec_dir / "linked.json"
+    in_place.write_text(spec_text("inplace.example/dev", 1))
+    target.write_text(spec_text("linked.example/dev", 1))
+    link.symlink_to(target)
+    time.sleep(2.1)  # past the racy window: a change that follows is known only by inotify or the link's stat
+    request = {"cdi.k8s.io/x": "inplace.example/dev=d0", "cdi.k8s.io/y": "linked.example/dev=d0"}
+    try:
+        assert assert_same_outcome(node, make_bundle, request, "first")[0] == 0
+        for step, (path, kind) in enumerate(((in_place, "inplace.example/dev"), (target, "linked.example/dev"))):
+            with open(path, "r+") as spec:  # same inode, same size, same dir: one change at a time
+                spec.write(spec_text(kind, 2))
+            through_launcher, in_process = twins(make_bundle, request)
+            assert node.create(through_launcher, f"step{step}-l") == node.create(in_process, f"step{step}-p",
+                                                                                 in_process=True)
+            config = (through_launcher / "config.json").read_bytes()
+            assert config == (in_process / "config.json").read_bytes() and config.count(b"_VALUE=2") == step + 1
+        assert node.served() == 3
+    finally:
+        in_place.unlink()
+        link.unlink()
+
+
+def test_an_injector_whose_code_was_replaced_leaves_creates_to_python_and_exits(node, make_bundle):
+    """An upgrade under a running injector: the next create runs the new code in-process."""
+    node.start_injector()
+    assert assert_same_outcome(node, make_bundle, gpu_request(1), "before")[0] == 0
+    module = Path(protocol.__file__)
+    stat = module.stat()
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # as a new install would
+    try:
+        assert assert_same_outcome(node, make_bundle, gpu_request(1), "after")[0] == 0
+        assert node.injector.wait(10) == 0
+        assert node.served() == 1
+    finally:
+        os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def test_fifty_parallel_creates_through_one_injector(node, make_bundle):

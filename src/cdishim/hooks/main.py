@@ -106,11 +106,12 @@ def _asks_for_help(args: list[str]) -> bool:
     return "-h" in options or "--help" in options
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, state: bytes | None = None) -> int:
     """Entry point of ``cdishim-hook``; returns the exit status.
 
     ``exec`` runs on every container start with a wrapped hook, so it is
-    parsed by hand; the other hooks use argparse.
+    parsed by hand; the other hooks use argparse. A hook reads the OCI state
+    from stdin, or from *state* when given (the wrapper has read stdin).
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["exec"] and not _asks_for_help(args_list[1:]):
@@ -126,7 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from cdishim.oci.state import read_state
 
-        return dispatch(args, read_state(sys.stdin.buffer))
+        if state is None:
+            return dispatch(args, read_state(sys.stdin.buffer))
+        import io
+
+        return dispatch(args, read_state(io.BytesIO(state)))
     except CdishimError as err:
         show_traceback_when_debugging()
         sys.stderr.write(f"cdishim-hook {args.hook}: {err}\n")

@@ -4,6 +4,9 @@
 start-up cost on every container create). The program is given as a path or
 as an fd opened on the host before any ``chroot``; with an fd it runs through
 ``fexecve``, so its path is never looked up inside a container's rootfs.
+It may also be a Python function, which the forked child runs instead of an
+exec, under the same confinement, env, stdin and timeout: cdishim-hook's own
+programs run so inside the hook wrapper, without a second interpreter.
 python-prctl provides the prctl(2) calls, through its C module ``_prctl``:
 its Python module builds capability tables on import (about 2 ms per hook
 stage) that the two calls here do not need.
@@ -13,12 +16,13 @@ from __future__ import annotations
 
 import os
 import select
+import sys
 import time
 
 SIGKILL = 9  # Linux; `import signal` would pull in enum, ~5 ms of start-up per hook
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from types import ModuleType
 
 
@@ -29,7 +33,7 @@ def confine(prctl: ModuleType) -> None:
     os.setsid()
 
 
-def run_confined(program: str | int, argv: list[str], env: Mapping[str, str], *, chroot: str = "",
+def run_confined(program: str | int | Callable[[], int], argv: list[str], env: Mapping[str, str], *, chroot: str = "",
                  stdin: bytes = b"", capture: bool = False,
                  timeout_s: float | None = None) -> tuple[int | None, bytes]:
     """Run *program* confined, with cwd ``/`` (inside *chroot* when given).
@@ -38,6 +42,8 @@ def run_confined(program: str | int, argv: list[str], env: Mapping[str, str], *,
     stderr are returned; otherwise it shares ours. Returns (exit status,
     output); the status is ``None`` when its process group was killed for
     running past *timeout_s*. Raises `OSError` when it cannot be executed.
+    A function *program* gets *env* as ``os.environ`` and its return value
+    (or `SystemExit` code) as the exit status; *argv* is then unused.
     """
     import _prctl  # here, not in each child: a child then only calls it
 
@@ -58,6 +64,9 @@ def run_confined(program: str | int, argv: list[str], env: Mapping[str, str], *,
             if chroot:
                 os.chroot(chroot)
             os.chdir("/")
+            if callable(program):
+                os.close(error_write)  # started: the parent stops waiting for an exec
+                os._exit(_run_in_child(program, env))
             os.execve(program, argv, dict(env))
         except OSError as err:
             os.write(error_write, str(err.errno).encode())
@@ -76,6 +85,27 @@ def run_confined(program: str | int, argv: list[str], env: Mapping[str, str], *,
         raise OSError(errno, os.strerror(errno))
     _feed(stdin_write, stdin)
     return _wait(pid, output_read, None if timeout_s is None else time.monotonic() + timeout_s)
+
+
+def _run_in_child(function: Callable[[], int], env: Mapping[str, str]) -> int:
+    """*function*'s exit status, in a forked child, as if it were a program's main."""
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        status = function()
+    except SystemExit as exit_:  # argparse's refusal, for one
+        status = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    except BaseException:  # noqa: BLE001 - reported as the program would, then status 1
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    return status
 
 
 def _read_all(fd: int) -> bytes:
@@ -140,5 +170,5 @@ def _exit_fd(pid: int) -> int:
     """A pidfd of *pid* (readable once it exits), or -1 where the kernel has none."""
     try:
         return os.pidfd_open(pid)
-    except OSError:
+    except (AttributeError, OSError):  # a Python built without it, or a kernel before 5.3
         return -1

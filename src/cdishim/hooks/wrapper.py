@@ -15,8 +15,10 @@ hook then runs:
 
 The first hook that fails stops the stage: the hooks after it do not run,
 as when each was a hook of its own. cdishim-hook's own programs
-(create-symlinks, update-ldcache, chmod), marked ``--builtin``, run in the
-wrapper's process instead of a new one.
+(create-symlinks, update-ldcache, chmod), marked ``--builtin``, run in a
+forked child of the wrapper instead of a new interpreter: the same
+confinement, env, stdin, timeout and messages as when they were started on
+their own, without the interpreter's start-up.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from cdishim.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -47,19 +50,6 @@ def hook_env(entries: list[str]) -> dict[str, str]:
     return env
 
 
-def run_hook(path: str, argv: list[str], env: dict[str, str], timeout_s: float | None, state: bytes) -> int:
-    """Run the vendor hook; return its exit status or raise `HookError`."""
-    if not os.path.isabs(path):
-        raise HookError(f"hook path {quote(path)} must be absolute")
-    try:
-        status, _ = sandbox.run_confined(path, argv or [path], env, stdin=state, timeout_s=timeout_s)
-    except OSError as err:
-        raise HookError(f"cannot run hook {quote(path)}: {err.strerror}") from err
-    if status is None:
-        raise HookError(f"hook {quote(path)} timed out after {timeout_s:g}s")
-    return status
-
-
 class HookCall(Record):
     """One hook of a stage, as the wrapper runs it."""
 
@@ -67,7 +57,28 @@ class HookCall(Record):
     argv: tuple[str, ...]
     env: tuple[str, ...] = ()
     timeout: float | None = None
-    builtin: bool = False  # one of cdishim-hook's own programs: run in this process
+    builtin: bool = False  # one of cdishim-hook's own programs: run in a forked child, no new interpreter
+
+
+def run_hook(call: HookCall, state: bytes) -> int:
+    """Run the hook of *call*; return its exit status or raise `HookError`."""
+    path, argv, env, timeout_s = call.path, list(call.argv), hook_env(list(call.env)), call.timeout
+    if not os.path.isabs(path):
+        raise HookError(f"hook path {quote(path)} must be absolute")
+    program: str | Callable[[], int] = path
+    if call.builtin:
+        from cdishim.hooks.main import main
+
+        def program() -> int:  # cdishim-hook's main, in the forked child
+            return main(argv[1:], state)
+    try:
+        status, _ = sandbox.run_confined(program, argv or [path], env, stdin=b"" if call.builtin else state,
+                                         timeout_s=timeout_s)
+    except OSError as err:
+        raise HookError(f"cannot run hook {quote(path)}: {err.strerror}") from err
+    if status is None:
+        raise HookError(f"hook {quote(path)} timed out after {timeout_s:g}s")
+    return status
 
 
 def run(calls: list[HookCall]) -> int:
@@ -80,11 +91,7 @@ def run(calls: list[HookCall]) -> int:
     for call in calls:
         started = time.monotonic()
         try:
-            if call.builtin:
-                run_builtin(call, state)
-                status = 0
-            else:
-                status = run_hook(call.path, list(call.argv), hook_env(list(call.env)), call.timeout, state)
+            status = run_hook(call, state)
         except HookError as err:
             log_event(settings, "error", "hook failed", hook=call.path, error=str(err))
             raise
@@ -94,22 +101,6 @@ def run(calls: list[HookCall]) -> int:
         if status != 0:
             raise HookError(f"hook {quote(call.path)} exited with status {status}")
     return 0
-
-
-def run_builtin(call: HookCall, state: bytes) -> None:
-    """Run one of cdishim-hook's own programs here, instead of starting the program again."""
-    import io
-
-    from cdishim.errors import CdishimError
-    from cdishim.hooks.main import build_parser, dispatch
-    from cdishim.oci.state import read_state
-
-    try:
-        dispatch(build_parser().parse_args(list(call.argv[1:])), read_state(io.BytesIO(state)))
-    except CdishimError as err:
-        raise HookError(f"hook {quote(call.path)} {call.argv[1]}: {err}") from err
-    except SystemExit as err:  # argparse refused the arguments (it has said why on stderr)
-        raise HookError(f"hook {quote(call.path)}: invalid arguments {' '.join(call.argv[1:])}") from err
 
 
 USAGE = "usage: exec GROUP [GROUP ...]; GROUP: [--timeout S] [--env K=V ...] [--argc N] [--builtin] -- PATH [ARGV0 ARG ...]"

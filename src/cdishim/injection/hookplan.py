@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 WRAPPER_ENV = (f"PATH={defaults.SAFE_PATH}",)
 TIMEOUT_GRACE_S = 2
 HOOK_PROGRAM_NAME = "cdishim-hook"
+# cdishim-hook's own programs that can run inside the wrapper: netdev is not one,
+# as it enters the container's network namespace.
+BUILTIN_HOOKS = ("create-symlinks", "update-ldcache", "chmod")
+# The compiled launcher is an ELF program; the sh launcher is not.
+ELF_MAGIC = b"\x7fELF"
 
 
 def default_hook_program(cdishim_path: str) -> str:
@@ -46,16 +51,12 @@ def default_hook_program(cdishim_path: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(cdishim_path)), HOOK_PROGRAM_NAME)
 
 
-# cdishim-hook's own programs that can run inside the wrapper: netdev is not one,
-# as it enters the container's network namespace.
-BUILTIN_HOOKS = ("create-symlinks", "update-ldcache", "chmod")
-
-
-ELF_MAGIC = b"\x7fELF"
-
-
 def hook_entry_path(program: str, launcher: str) -> str:
-    """What the hook entries for *program*, the cdishim-hook beside *launcher*, run: the compiled *launcher*, else *program*."""
+    """What hook entries run for *program*, the cdishim-hook beside *launcher*.
+
+    The compiled *launcher* (run by cdishim-hook's name, it starts the hook
+    wrapper with ``-S``), else *program* itself.
+    """
     try:
         with open(launcher, "rb") as handle:
             compiled = handle.read(len(ELF_MAGIC)) == ELF_MAGIC

@@ -14,8 +14,11 @@ each create. Here, before each request:
   the target makes no event in the spec dir;
 - the settings file is stat'ed, and read again when it changed.
 
-A registry that holds an error which may pass (an I/O error) is read again
-on every request, as the in-process path would.
+A stat that changed within the last 2 s (`statcache.is_racy`) counts as a
+change, as in the in-process caches: two writes within one timestamp tick
+look alike. A registry that holds an error which may pass (an I/O error), a
+spec dir that inotify could not watch, or a read that failed, make every
+request read again, as the in-process path would.
 """
 
 from __future__ import annotations
@@ -58,9 +61,11 @@ class Resident:
         """The settings now (read again when the settings file changed)."""
         path = settings_file()
         stamp = (path, statcache.stamp(path))
-        if self._settings is None or stamp != self._settings_stamp:
-            self._settings, self._settings_stamp = load_settings(path), stamp
-            self._registry = None
+        if self._settings is None or stamp != self._settings_stamp or statcache.is_racy(stamp[1]):
+            settings = load_settings(path)
+            if settings != self._settings:
+                self._registry = None
+            self._settings, self._settings_stamp = settings, stamp
         return self._settings
 
     def registry(self) -> Registry:
@@ -70,20 +75,32 @@ class Resident:
         if self._watch is None or dir_stamps != self._dir_stamps:
             self._rewatch(settings.spec_dirs)
             self._dir_stamps = dir_stamps
-        changed = self._watch.drain() if self._watch else True
-        links = tuple(statcache.stamp(path) for path, _ in self._link_stamps)
-        if self._registry is None or changed or not self._registry.cacheable or \
-                links != tuple(stamp for _, stamp in self._link_stamps):
+        # Without a complete watch (inotify failed), every request reads again.
+        changed = self._watch.drain() or bool(self._watch.unwatched) if self._watch else True
+        if self._registry is None or changed or not self._registry.cacheable or self._links_changed():
+            self._registry = None  # a read that fails is made again by the next request
             # Stamped before the read: a target changed in between is read again next time.
             self._link_stamps = tuple((path, statcache.stamp(path)) for path in _symlinked_files(settings.spec_dirs))
             self._registry = load_registry(settings.spec_dirs, settings.cache_dir, settings.spec_trust())
         return self._registry
 
+    def _links_changed(self) -> bool:
+        """Whether a symlinked spec's target changed, or changed too recently to be sure it did not."""
+        for path, stamp in self._link_stamps:
+            now = statcache.stamp(path)
+            if now != stamp or statcache.is_racy(now):
+                return True
+        return False
+
     def _rewatch(self, spec_dirs: tuple[str, ...]) -> None:
         if self._watch is not None:
             self._watch.close()
-        self._watch = DirectoryWatch(spec_dirs)
+            self._watch = None
         self._registry = None
+        try:
+            self._watch = DirectoryWatch(spec_dirs)
+        except OSError:
+            pass  # no inotify instance (out of instances): read again on every request
 
     def close(self) -> None:
         """Release the inotify instance."""

@@ -1,33 +1,37 @@
-"""``cdishim-injector``: serve injections over a unix socket, in the foreground.
+"""The injector's serving loop: listen, check each request, inject through the bundle's dir fd.
 
 Each connection is one create: the compiled launcher sends the bundle
 directory as an open file descriptor (so the injector edits exactly the
-directory the engine meant, whatever mount namespace either runs in) and
-waits for "injected", "nothing" or "fallback". Requests are served one at a
-time; a client that sends nothing is dropped after `REQUEST_TIMEOUT_S`.
+directory the engine meant, in whatever mount namespace the engine made
+it; the settings, spec dirs and runtime are this process's own) and waits
+for "injected", "nothing" or "fallback". Requests are served one at a
+time; a client that sends nothing is dropped after `REQUEST_TIMEOUT_S`, and
+a client that gave up waiting gets no write to its bundle.
 
 Only peers that are root or this process's own user are served
 (``SO_PEERCRED``). The socket is ``injector-socket`` (default
-``/run/cdishim/injector.sock``), mode 0600 in a directory only its owner can
-enter, or the one systemd passes (socket activation, ``LISTEN_FDS``).
+``/run/cdishim/injector.sock``), mode 0600 in a directory that only its
+owner can write, or the one systemd passes (socket activation,
+``LISTEN_FDS``).
 
 The injector never words an error for the user: anything that stops an
 injection is a "fallback" with its reason, and the launcher then runs the
 in-process path, which reports it on stderr and in runc's ``--log``. So a
 crash of the injector costs time, never a container, and ``config.json``
-is only written when the injection succeeded.
+is only written when the injection succeeded. Once cdishim's code on disk
+differs from the code this process runs (an upgrade), every request is a
+fallback and the loop ends: the next injector runs the new code.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
+import select
 import socket
 import struct
-import sys
+import time
 
-from cdishim import __version__
+from cdishim import statcache
 from cdishim.errors import CdishimError, quote
 from cdishim.fsutil import private_directory
 from cdishim.injection.pipeline import inject
@@ -36,7 +40,7 @@ from cdishim.injector.resident import Resident
 from cdishim.log import log_event
 from cdishim.oci.bundle import CONFIG_NAME, load_config_json_at, save_config_json_at
 from cdishim.oci.runtime import RuntimeFacts
-from cdishim.settings import load_settings, settings_file
+from cdishim.settings import settings_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +49,10 @@ if TYPE_CHECKING:
 
 REQUEST_TIMEOUT_S = 1.0
 SYSTEMD_FIRST_FD = 3
+# The package directories whose modules this process runs: a change there is an upgrade.
+RUNNING_CODE_DIRS = ("", "cdi", "oci", "injection", "injector")
+ACCEPT_RETRY_S = 0.1
+CODE_CHANGED = "fallback cdishim's code changed since this injector started; it exits"
 
 
 def peer_uid(conn: socket.socket) -> int:
@@ -62,8 +70,12 @@ def environment_differs(fields: Mapping[str, str]) -> str:
     return f"the launcher's {', '.join(different)} differ from the injector's" if different else ""
 
 
-def answer(conn: socket.socket, resident: Resident) -> str:
-    """Serve one connection; the reply line."""
+def answer(conn: socket.socket, resident: Resident, code: tuple[object, ...]) -> str:
+    """Serve one connection; the reply line.
+
+    *code* is `statcache.code_fingerprint` of the running modules, taken at
+    start: when the modules on disk differ, the reply is `CODE_CHANGED`.
+    """
     conn.settimeout(REQUEST_TIMEOUT_S)
     try:  # read first, so that a client's send never races this reply
         data, fds, _, _ = socket.recv_fds(conn, protocol.MAX_REQUEST_BYTES, 1)
@@ -83,7 +95,11 @@ def answer(conn: socket.socket, resident: Resident) -> str:
         if missing:
             return protocol.fallback(f"the request lacks {', '.join(missing)}")
         differs = environment_differs(request.fields)
-        return protocol.fallback(differs) if differs else inject_bundle(fds[0], request.fields, resident)
+        if differs:
+            return protocol.fallback(differs)
+        if statcache.code_fingerprint(RUNNING_CODE_DIRS) != code:
+            return CODE_CHANGED
+        return inject_bundle(fds[0], request.fields, resident, conn)
     except (CdishimError, ValueError, UnicodeDecodeError) as err:
         return protocol.fallback(str(err))
     except Exception as err:  # noqa: BLE001 - a bug here must cost speed, never a container
@@ -93,8 +109,12 @@ def answer(conn: socket.socket, resident: Resident) -> str:
             os.close(fd)
 
 
-def inject_bundle(dir_fd: int, fields: Mapping[str, str], resident: Resident) -> str:
-    """Inject into the bundle directory *dir_fd* what its config.json asks for; the reply."""
+def inject_bundle(dir_fd: int, fields: Mapping[str, str], resident: Resident, conn: socket.socket) -> str:
+    """Inject into the bundle directory *dir_fd* what its config.json asks for; the reply.
+
+    Nothing is written once the client on *conn* has gone: it gave up
+    waiting and runs the in-process path on the same bundle.
+    """
     settings = resident.settings()
     source = os.path.join(_name_of(dir_fd), CONFIG_NAME)
 
@@ -106,9 +126,18 @@ def inject_bundle(dir_fd: int, fields: Mapping[str, str], resident: Resident) ->
     injection = inject(oci, settings, facts, source=source, notify=notify, registry=resident.registry)
     if not injection.edited:
         return protocol.NOTHING
+    if client_gone(conn):
+        return protocol.fallback("the launcher stopped waiting")
     save_config_json_at(dir_fd, oci, source)
     notify("info", "injected CDI devices", devices=list(injection.devices))
     return protocol.INJECTED
+
+
+def client_gone(conn: socket.socket) -> bool:
+    """Whether the client closed its end of *conn*."""
+    poller = select.poll()
+    poller.register(conn, select.POLLRDHUP | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _name_of(fd: int) -> str:
@@ -126,6 +155,8 @@ def listen(path: str) -> tuple[socket.socket, bool]:
     directory = os.path.dirname(path)
     if not private_directory(directory):
         raise CdishimError(f"injector socket dir {quote(directory)} must be a directory only its owner can write")
+    if _answers(path):
+        raise CdishimError(f"another injector listens on {quote(path)} (systemd's cdishim-injector.socket?)")
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -141,21 +172,43 @@ def listen(path: str) -> tuple[socket.socket, bool]:
     return listener, True
 
 
+def _answers(path: str) -> bool:
+    """Whether something accepts connections on the socket at *path*."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
 def serve(listener: socket.socket, resident: Resident) -> None:
-    """Answer connections one at a time until the listener is closed."""
+    """Answer connections one at a time until the listener is closed or cdishim's code changes.
+
+    An error of ``accept`` (out of file descriptors, say) is logged and
+    retried: the launcher falls back meanwhile.
+    """
+    code = statcache.code_fingerprint(RUNNING_CODE_DIRS)
     while True:
         try:
             conn, _ = listener.accept()
-        except OSError:
-            return  # closed by the signal handler
+        except OSError as err:
+            if listener.fileno() < 0:
+                return  # closed by the signal handler
+            _log(resident, "warning", "cannot accept a connection", error=str(err))
+            time.sleep(ACCEPT_RETRY_S)
+            continue
         with conn:
-            reply = answer(conn, resident)
+            reply = answer(conn, resident, code)
             if reply.startswith(protocol.FALLBACK):
                 _log(resident, "info", "left to the in-process path", reason=reply[len(protocol.FALLBACK) + 1:])
             try:
                 conn.send(reply.encode() + b"\n")
             except OSError:
                 pass  # the launcher gave up waiting: it runs the in-process path
+        if reply == CODE_CHANGED:
+            _log(resident, "warning", "cdishim's code changed: exiting, for an injector of the new code")
+            return
 
 
 def _log(resident: Resident, level: str, event: str, **fields: Any) -> None:
@@ -163,48 +216,3 @@ def _log(resident: Resident, level: str, event: str, **fields: Any) -> None:
         log_event(resident.settings(), level, event, injector=True, **fields)
     except CdishimError:
         pass  # unreadable settings: nothing to log with
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``cdishim-injector``; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="cdishim-injector", description="Serve CDI injections to the cdishim launcher over a unix socket.",
-        epilog="example:\n  cdishim-injector                      # the socket of the injector-socket setting\n"
-               "  cdishim-injector --socket /run/cdishim/injector.sock\n",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"cdishim-injector {__version__}")
-    parser.add_argument("--socket", metavar="PATH", help="where to listen (default: the injector-socket setting)")
-    args = parser.parse_args(argv)
-    try:
-        path = args.socket or load_settings().injector_socket
-        if not path:
-            raise CdishimError("no socket: injector-socket is empty in the settings, and --socket is not given")
-        listener, owned = listen(path)
-    except CdishimError as err:
-        sys.stderr.write(f"cdishim-injector: {err}\n")
-        return 1
-    except OSError as err:
-        sys.stderr.write(f"cdishim-injector: cannot listen on {quote(path)}: {err.strerror or err}\n")
-        return 1
-
-    def stop(signum: int, frame: Any) -> None:
-        listener.close()  # accept() then fails, and serve() returns
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
-    resident = Resident()
-    try:
-        serve(listener, resident)
-    finally:
-        resident.close()
-        if owned:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-    return 0
-
-
-def run() -> None:
-    """Console-script wrapper."""
-    sys.exit(main())

@@ -1,9 +1,9 @@
 """The runtime record: which low-level runtime the launcher may exec directly.
 
-The ``cdishim`` launcher (a POSIX sh script) hands commands that only go to
-runc straight to runc, without starting Python. It cannot read TOML or search
-for runc by cdishim's rules, so Python writes down what it found, in
-``<cache dir>/runtime``::
+The ``cdishim`` launcher (compiled, or the POSIX sh script) hands commands
+that only go to runc straight to runc, without starting Python. It cannot
+read TOML or search for runc by cdishim's rules, so Python writes down what
+it found, in ``<cache dir>/runtime``::
 
     code=0.1.0 5e0c2a1f
     config=/etc/cdishim/config.toml
@@ -11,14 +11,17 @@ for runc by cdishim's rules, so Python writes down what it found, in
     runtime=/usr/sbin/runc
     injector=/run/cdishim/injector.sock
     launcher=/usr/bin/cdishim
-    python=/usr/bin/python3.11
+    python=/usr/bin/python3
     syspath=/usr/lib/python311.zip:/usr/lib/python3.11:...:/usr/lib/python3/dist-packages
 
 The launcher uses the record only when it is a regular file owned by the
 effective user in a directory owned by the effective user, the config path and
 PATH are the same, the record is newer than the config file and than the
 launcher itself, and the runtime is executable. In any other case it starts
-Python, which writes a new record.
+Python, which writes a new record. The compiled launcher also takes
+``syspath`` (for a start with ``-S``) from a trusted record, but only when
+``launcher`` is this very launcher and ``python`` the interpreter path it is
+about to run.
 
 The record is keyed like the other caches (`cdishim.statcache`): the
 ``code`` line names the version and code fingerprint that wrote it, and
@@ -26,7 +29,11 @@ Python rewrites a record that other code wrote. The launcher cannot compute
 the fingerprint, so it relies on the mtimes instead: an upgrade that
 replaces the launcher (pip writes it anew) sends the next command to Python,
 which rewrites the record. Where a package keeps the launcher's build-time
-mtime (dpkg), the next create, which always runs Python, does.
+mtime (dpkg), the next create that runs Python does; with a resident
+injector serving every create, that is the next `--version` or the next
+create the injector leaves to Python (it leaves all of them once its own
+code was replaced, see `cdishim.injector.server`). Until then the recorded
+runtime is used, as for every passthrough command.
 """
 
 from __future__ import annotations
@@ -64,7 +71,7 @@ def record_text(settings_file: str, search_path: str, runtime: str, injector: st
 def interpreter_lines(launcher: str) -> str:
     """``launcher=``, ``python=`` and ``syspath=``; nothing when a value cannot be written plainly."""
     launcher = os.path.realpath(launcher) if launcher else ""
-    python = os.path.realpath(sys.executable) if sys.executable else ""
+    python = sys.executable if os.path.isabs(sys.executable or "") else ""  # as the launcher runs it
     entries = [entry for entry in sys.path if entry]
     plain = all(":" not in entry and "\n" not in entry and "\r" not in entry for entry in entries)
     if not (launcher and python and entries and plain):

@@ -46,6 +46,8 @@ CREATE_FLAGS: dict[str, bool] = {
 }
 
 INJECTING_SUBCOMMANDS = ("create", "run")
+# Short names of one flag: Go's flag package keeps the value given last, under either name.
+ALIASES = {"b": "bundle", "d": "detach", "h": "help", "v": "version"}
 
 
 class RuncCommand:
@@ -67,11 +69,11 @@ class RuncCommand:
     def wants_version(self) -> bool:
         """``cdishim --version`` / ``-v`` with no subcommand."""
         options = self.global_options
-        return self.understood and self.subcommand is None and ("version" in options or "v" in options)
+        return self.understood and self.subcommand is None and "version" in options
 
     def bundle(self, cwd: str | None = None) -> str:
-        """Absolute bundle directory: ``--bundle``/``-b``, else the current dir."""
-        bundle = self.options.get("bundle") or self.options.get("b") or ""
+        """Absolute bundle directory: the last ``--bundle``/``-b``, else (or when empty) the current dir."""
+        bundle = self.options.get("bundle") or ""
         return os.path.abspath(os.path.join(cwd or os.getcwd(), bundle))
 
 
@@ -96,7 +98,7 @@ def _read_flags(args: list[str], start: int, known: dict[str, bool], into: dict[
                 return None
             value = args[index + 1]
             index += 1
-        into[name] = value
+        into[ALIASES.get(name, name)] = value
         index += 1
     return index
 

@@ -1,8 +1,9 @@
 """``cdishim`` in Python: create/run injection, ``--version``, and runtime lookup.
 
-The launcher (``bin/cdishim``) sends commands here that need Python: create,
-run, --version, and passthrough commands while it has no trusted runtime
-record yet. A passthrough command imports only ``argv``, ``settings``,
+The launcher (``launcher/cdishim.c``, or ``bin/cdishim`` without a C
+compiler) sends commands here that need Python: create and run (unless the
+resident injector served them), --version, and passthrough commands while
+it has no trusted runtime record yet. A passthrough command imports only ``argv``, ``settings``,
 ``runtime`` and ``runtime_record`` before it ``execv``s the low-level
 runtime. The CDI code is imported only for ``create`` and ``run``.
 """

@@ -145,11 +145,11 @@ def test_bad_state_is_a_one_line_error(bundle, monkeypatch, capsys):
                                        "bundle must be an absolute path\n")
 
 
-def test_own_hooks_run_inside_the_stage_wrapper(bundle, monkeypatch, capsys):
-    """create-symlinks and chmod as --builtin groups: no new process, same confinement of paths."""
+def test_own_hooks_run_inside_the_stage_wrapper(bundle, monkeypatch, capfd):
+    """create-symlinks and chmod as --builtin groups: no new interpreter, same confinement of paths."""
     (bundle.rootfs / "tool").write_text("#!/bin/sh\n")
     status, err = bundle.hook(
-        monkeypatch, capsys, "exec",
+        monkeypatch, capfd, "exec",
         "--argc", "3", "--builtin", "--", "/usr/bin/cdishim-hook", "cdishim-hook", "create-symlinks",
         "--link=/tool::/usr/bin/tool",
         "--argc", "6", "--builtin", "--", "/usr/bin/cdishim-hook", "cdishim-hook", "chmod", "--mode", "0750",
@@ -160,12 +160,34 @@ def test_own_hooks_run_inside_the_stage_wrapper(bundle, monkeypatch, capsys):
     assert bundle.host_untouched()
 
 
-def test_a_failing_own_hook_stops_the_stage_with_its_reason(bundle, monkeypatch, capsys, tmp_path):
+def test_a_failing_own_hook_stops_the_stage_with_its_reason(bundle, monkeypatch, capfd, tmp_path):
+    """The same two lines as when the hook was its own wrapped process: its reason, then the wrapper's."""
     marker = tmp_path / "after"
-    status, err = bundle.hook(
-        monkeypatch, capsys, "exec",
-        "--argc", "6", "--builtin", "--", "/usr/bin/cdishim-hook", "cdishim-hook", "chmod", "--mode", "0755",
-        "--path", "/missing",
-        "--argc", "3", "--", "/bin/sh", "sh", "-c", f"touch {marker}")
-    assert status == 1 and err.startswith('cdishim-hook exec: hook "/usr/bin/cdishim-hook" chmod: ')
-    assert err.count("\n") == 1 and not marker.exists()
+    chmod = ["cdishim-hook", "chmod", "--mode", "0755", "--path", "/missing"]
+    status, err = bundle.hook(monkeypatch, capfd, "exec", "--argc", "6", "--builtin", "--", "/usr/bin/cdishim-hook",
+                              *chmod, "--argc", "3", "--", "/bin/sh", "sh", "-c", f"touch {marker}")
+    own_status, own_err = bundle.hook(monkeypatch, capfd, *chmod[1:])  # cdishim-hook chmod on its own
+    assert (status, own_status) == (1, 1) and own_err.startswith("cdishim-hook chmod: ")
+    assert err == f'{own_err}cdishim-hook exec: hook "/usr/bin/cdishim-hook" exited with status 1\n'
+    assert not marker.exists()
+
+
+def test_an_own_hook_past_its_timeout_is_killed_like_any_hook(monkeypatch, capfd, tmp_path):
+    """A builtin keeps its own timeout: here its bundle's config.json is a FIFO nobody writes."""
+    import io
+    import json
+    import time
+
+    bundle = tmp_path / "stuck-bundle"
+    bundle.mkdir()
+    os.mkfifo(bundle / "config.json")
+    state = json.dumps({"ociVersion": "1.0.2", "id": "c1", "pid": 0, "bundle": str(bundle)}).encode()
+    monkeypatch.setenv("CDISHIM_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(state)))
+    from cdishim.hooks.main import main
+
+    started = time.monotonic()
+    status = main(["exec", "--timeout", "0.5", "--builtin", "--", "/usr/bin/cdishim-hook", "cdishim-hook", "chmod",
+                   "--mode", "0755", "--path", "/x"])
+    assert status == 1 and time.monotonic() - started < 5
+    assert capfd.readouterr().err == 'cdishim-hook exec: hook "/usr/bin/cdishim-hook" timed out after 0.5s\n'

@@ -107,3 +107,20 @@ def test_groups_are_counted_exactly(monkeypatch, capsys, tmp_path, argv, message
         assert (status, err) == (0, "")
     else:
         assert status == 1 and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("pidfds", ["absent from this Python", "refused by the kernel"])
+def test_without_pidfds_the_exit_is_still_waited_for_and_timeouts_hold(monkeypatch, capsys, tmp_path, pidfds):
+    import os
+
+    if pidfds == "absent from this Python":
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+    else:
+        def refused(pid: int) -> int:
+            raise OSError(38, "Function not implemented")
+
+        monkeypatch.setattr(os, "pidfd_open", refused)
+    assert run_wrapper(monkeypatch, capsys, tmp_path, "--", "/bin/sh", "sh", "-c", "sleep 0.1; exit 4") == \
+        (1, 'cdishim-hook exec: hook "/bin/sh" exited with status 4\n')
+    status, err = run_wrapper(monkeypatch, capsys, tmp_path, "--timeout", "0.3", "--", "/bin/sleep", "sleep", "5")
+    assert (status, err) == (1, 'cdishim-hook exec: hook "/bin/sleep" timed out after 0.3s\n')

@@ -45,7 +45,7 @@ CASES = [
 def test_parse(argv, subcommand, bundle, container_id, global_options):
     command = parse_runc_argv(argv)
     assert command.subcommand == subcommand
-    assert (command.options.get("bundle") or command.options.get("b")) == bundle
+    assert command.options.get("bundle") == bundle
     assert command.container_id == container_id
     assert command.global_options == global_options
 

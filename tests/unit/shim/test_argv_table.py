@@ -22,6 +22,11 @@ def test_python_parser(case):
     assert python_decision(case["argv"]) == case["python"]
 
 
+@pytest.mark.parametrize("case", [case for case in CASES if "bundle" in case], ids=lambda case: " ".join(case["argv"]))
+def test_python_takes_the_bundle_runc_takes(case):
+    assert parse_runc_argv(case["argv"]).bundle("/cwd") == f"/cwd/{case['bundle']}".rstrip("/")
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_launcher_never_bypasses_python_when_python_has_work(case):
     if case["python"] != "passthrough":

@@ -264,7 +264,7 @@ def interpreter_record(world, launcher: Path, python: Path, syspath: str = "/lib
     """A trusted record that names *launcher*, *python* and *syspath*, as a create through *launcher* writes it."""
     text = record_text(str(world["config"]), world["env"]["PATH"], str(world["runtime"]))
     (world["cache"] / "runtime").write_text(
-        f"{text}launcher={os.path.realpath(launcher)}\npython={os.path.realpath(python)}\nsyspath={syspath}\n")
+        f"{text}launcher={os.path.realpath(launcher)}\npython={python}\nsyspath={syspath}\n")
 
 
 def python_args(output: str) -> list[str]:
@@ -302,3 +302,55 @@ def test_run_as_cdishim_hook_the_compiled_launcher_starts_the_hook_wrapper(world
     assert "from cdishim.hooks.main import main" in output and "cdishim.shim" not in output
     assert python_args(output)[:2] == (["-I", "-S"] if fast else ["-I", "-c"])
     assert output.endswith(f" {world['launcher']} exec --timeout 5 -- /usr/bin/vendor vendor create")
+
+
+class FakeInjector:
+    """A socket that answers "fallback" to every request and notes the bundle directory it was handed."""
+
+    def __init__(self, path: Path) -> None:
+        import socket
+        import threading
+
+        path.parent.mkdir(mode=0o700)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.listener.bind(str(path))
+        self.listener.listen(8)
+        self.bundles: list[str] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import socket
+
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                _, fds, _, _ = socket.recv_fds(conn, 65536, 1)
+                for fd in fds:
+                    self.bundles.append(os.readlink(f"/proc/self/fd/{fd}"))
+                    os.close(fd)
+                conn.send(b"fallback noted\n")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.mark.parametrize("launcher_kind", ["compiled"])
+@pytest.mark.parametrize("case", [case for case in CASES if "bundle" in case], ids=lambda case: " ".join(case["argv"]))
+def test_the_compiled_launcher_hands_the_injector_the_bundle_runc_takes(world, tmp_path, case):
+    injector = FakeInjector(tmp_path / "injector" / "injector.sock")
+    record = record_text(str(world["config"]), world["env"]["PATH"], str(world["runtime"]), str(injector.listener.getsockname()))
+    (world["cache"] / "runtime").write_text(record)
+    cwd = tmp_path / "cwd"
+    for name in ("one", "two"):
+        (cwd / name).mkdir(parents=True)
+    try:
+        result = subprocess.run([str(world["launcher"]), *case["argv"]], env=world["env"], cwd=cwd,
+                                capture_output=True, text=True, check=True)
+    finally:
+        injector.close()
+    assert result.stdout.startswith("python ")  # "fallback": the in-process path runs
+    assert injector.bundles == [str(cwd / case["bundle"]).rstrip("/")]
