@@ -43,11 +43,13 @@ class Stream:
     def __init__(self, stub) -> None:
         self.call = stub.ListAndWatch(api_pb2.Empty())
         self.lists: queue.Queue = queue.Queue()
+        self.last: api_pb2.ListAndWatchResponse | None = None  # the latest response, topology and all
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         try:
             for response in self.call:
+                self.last = response
                 self.lists.put({device.ID: device.health for device in response.devices})
         except grpc.RpcError:
             pass

@@ -1,4 +1,4 @@
-"""The whole node path of a pod asking for `mock.com/gpu: 4`, except the kubelet binary.
+"""The whole node path of pods asking for devices, except the kubelet binary.
 
 containerd 1.6 (no CDI of its own) runs with a config made by
 `cdishim-ctl configure --engine containerd`; the test plays kubelet:
@@ -9,16 +9,21 @@ containerd 1.6 (no CDI of its own) runs with a config made by
    imported sandbox image, runtime handler ``cdishim``), then CreateContainer
    with exactly the annotations Allocate returned, then StartContainer;
 4. the container's log shows exactly the allocated devices and libraries.
+
+The same path serves two containers that hold replicas of one device,
+discovered and shared by the plugin's config file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +31,7 @@ import pytest
 grpc = pytest.importorskip("grpc")
 
 from cdishim.ctl.plugin.v1beta1 import api_pb2 as dp
+from cdishim.record import Record
 from cdishim.ctl.plugin.v1beta1 import api_pb2_grpc as dp_grpc
 from tests.integration.conftest import require_program
 from tests.integration.cri import api_pb2 as cri
@@ -64,19 +70,29 @@ def containerd_config(work: Path) -> Path:
     return config
 
 
-def allocate_four(work: Path, spec_dir: Path) -> dict[str, str]:
-    """Run the device plugin against a fake kubelet; return the annotations of a 4-device Allocate."""
+@contextlib.contextmanager
+def device_plugin(work: Path, *args: str) -> Iterator[tuple[dict[str, dp.RegisterRequest], Path]]:
+    """The device plugin (annotations only) against a fake kubelet; its registrations by resource, and the socket dir."""
     sockets = work / "device-plugins"
     sockets.mkdir()
     kubelet = FakeKubelet(sockets)
-    plugin = subprocess.Popen([str(BIN / "cdishim-ctl"), "device-plugin", "--kind", KIND, "--spec-dir", str(spec_dir),
-                               "--socket-dir", str(sockets), "--strategy", "cdi-annotations"],
+    plugin = subprocess.Popen([str(BIN / "cdishim-ctl"), "device-plugin", *args, "--socket-dir", str(sockets),
+                               "--strategy", "cdi-annotations"],
                               env={**os.environ, "CDISHIM_CONFIG": str(work / "absent.toml")},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         registration = kubelet.next_registration()
-        assert registration.resource_name == KIND
-        with grpc.insecure_channel(f"unix://{sockets}/{registration.endpoint}") as channel:
+        yield {registration.resource_name: registration}, sockets
+    finally:
+        plugin.terminate()
+        plugin.wait(10)
+        kubelet.stop()
+
+
+def allocate_four(work: Path, spec_dir: Path) -> dict[str, str]:
+    """Run the device plugin against a fake kubelet; return the annotations of a 4-device Allocate."""
+    with device_plugin(work, "--kind", KIND, "--spec-dir", str(spec_dir)) as (registrations, sockets):
+        with grpc.insecure_channel(f"unix://{sockets}/{registrations[KIND].endpoint}") as channel:
             stub = dp_grpc.DevicePluginStub(channel)
             stream = Stream(stub)
             devices = stream.until(lambda d: len(d) == 8)
@@ -87,10 +103,6 @@ def allocate_four(work: Path, spec_dir: Path) -> dict[str, str]:
             ids = list(chosen.container_responses[0].deviceIDs)
             response = stub.Allocate(dp.AllocateRequest(container_requests=[dp.ContainerAllocateRequest(devices_ids=ids)]))
             return dict(response.container_responses[0].annotations)
-    finally:
-        plugin.terminate()
-        plugin.wait(10)
-        kubelet.stop()
 
 
 def import_images(work: Path, socket: Path) -> None:
@@ -116,17 +128,23 @@ def log_lines(path: Path) -> list[str]:
             line.split(" ", 3)[3]]
 
 
-def test_pod_asking_for_four_gpus_gets_exactly_the_allocated_ones(work, spec_dir, cdishim_bin):
-    require_program("containerd")
-    annotations = allocate_four(work, spec_dir)
-    [(key, value)] = annotations.items()
-    assert key.startswith("cdi.k8s.io/cdishim_mock.com_gpu_")
-    allocated = sorted(name.partition("=")[2] for name in value.split(","))
-    assert len(allocated) == 4
+class Container(Record):
+    """A container of a test pod: what it runs and the annotations Allocate gave it."""
 
+    name: str
+    command: list[str]
+    annotations: dict[str, str]
+
+
+def run_pod(work: Path, spec_dirs: list[Path], containers: list[Container]) -> dict[str, list[str]]:
+    """Run one host-network pod of *containers* under containerd 1.6 with cdishim; each one's log lines.
+
+    Each container must exit 0. containerd runs with the config that
+    `cdishim-ctl configure` made, and cdishim reads *spec_dirs*.
+    """
     config = containerd_config(work)
     socket = work / "containerd.sock"
-    env = {**os.environ, "CDI_SPEC_DIRS": str(spec_dir), "CDISHIM_CONFIG": str(work / "absent.toml"),
+    env = {**os.environ, "CDI_SPEC_DIRS": ":".join(map(str, spec_dirs)), "CDISHIM_CONFIG": str(work / "absent.toml"),
            "CDISHIM_CACHE_DIR": str(work / "cache")}
     env.pop("CDISHIM_HANDED_OVER_TO", None)
     for _ in running(["containerd", "--config", str(config)], socket, work / "containerd.log", env=env):
@@ -135,27 +153,69 @@ def test_pod_asking_for_four_gpus_gets_exactly_the_allocated_ones(work, spec_dir
             runtime = cri_grpc.RuntimeServiceStub(channel)
             assert runtime.Version(cri.VersionRequest(version="v1")).runtime_name == "containerd"
             sandbox_config = cri.PodSandboxConfig(
-                metadata=cri.PodSandboxMetadata(name="gpu-pod", uid="uid-1", namespace="default"),
+                metadata=cri.PodSandboxMetadata(name="device-pod", uid="uid-1", namespace="default"),
                 log_directory=str(work / "logs"),  # no hostname: a host-network pod has the node's
                 linux=cri.LinuxPodSandboxConfig(security_context=cri.LinuxSandboxSecurityContext(
                     namespace_options=cri.NamespaceOption(network=cri.NODE))))
             pod = runtime.RunPodSandbox(cri.RunPodSandboxRequest(config=sandbox_config, runtime_handler="cdishim"),
                                         timeout=120).pod_sandbox_id
             try:
-                container = runtime.CreateContainer(cri.CreateContainerRequest(
-                    pod_sandbox_id=pod, sandbox_config=sandbox_config,
-                    config=cri.ContainerConfig(
-                        metadata=cri.ContainerMetadata(name="app"), image=cri.ImageSpec(image=IMAGE),
-                        command=["/bin/sh", "-c", "ls /dev/mock /mock/lib; /usr/local/bin/list_device.sh"],
-                        annotations=annotations, log_path="app.log")), timeout=120).container_id
-                runtime.StartContainer(cri.StartContainerRequest(container_id=container), timeout=120)
-                status = wait_exited(runtime, container)
-                assert (status.state, status.exit_code) == (cri.CONTAINER_EXITED, 0), status
-                runtime.RemoveContainer(cri.RemoveContainerRequest(container_id=container))
+                for container in containers:
+                    container_id = runtime.CreateContainer(cri.CreateContainerRequest(
+                        pod_sandbox_id=pod, sandbox_config=sandbox_config,
+                        config=cri.ContainerConfig(
+                            metadata=cri.ContainerMetadata(name=container.name), image=cri.ImageSpec(image=IMAGE),
+                            command=container.command, annotations=container.annotations,
+                            log_path=f"{container.name}.log")), timeout=120).container_id
+                    runtime.StartContainer(cri.StartContainerRequest(container_id=container_id), timeout=120)
+                    status = wait_exited(runtime, container_id)
+                    assert (status.state, status.exit_code) == (cri.CONTAINER_EXITED, 0), status
+                    runtime.RemoveContainer(cri.RemoveContainerRequest(container_id=container_id))
             finally:
                 runtime.StopPodSandbox(cri.StopPodSandboxRequest(pod_sandbox_id=pod), timeout=60)
                 runtime.RemovePodSandbox(cri.RemovePodSandboxRequest(pod_sandbox_id=pod), timeout=60)
-    lines = log_lines(work / "logs" / "app.log")
+    return {container.name: log_lines(work / "logs" / f"{container.name}.log") for container in containers}
+
+
+def test_pod_asking_for_four_gpus_gets_exactly_the_allocated_ones(work, spec_dir, cdishim_bin):
+    require_program("containerd")
+    annotations = allocate_four(work, spec_dir)
+    [(key, value)] = annotations.items()
+    assert key.startswith("cdi.k8s.io/cdishim_mock.com_gpu_")
+    allocated = sorted(name.partition("=")[2] for name in value.split(","))
+    assert len(allocated) == 4
+
+    command = ["/bin/sh", "-c", "ls /dev/mock /mock/lib; /usr/local/bin/list_device.sh"]
+    lines = run_pod(work, [spec_dir], [Container(name="app", command=command, annotations=annotations)])["app"]
     assert lines[:len(allocated) + 1] == ["/dev/mock:", *allocated]
     assert lines[len(allocated) + 1:2 * len(allocated) + 2] == ["/mock/lib:", *(f"{d}.so" for d in allocated)]
     assert lines[-1] == "4 mock device(s)"
+
+
+def test_two_containers_holding_replicas_of_one_shared_device_both_see_it(work, cdishim_bin):
+    """A discovered device shared by 2 replicas: Allocate of each replica names the device; both containers get it."""
+    require_program("containerd")
+    nodes = Path(tempfile.mkdtemp(prefix="cdishim-k8s-", dir="/dev"))
+    try:
+        os.mknod(nodes / "shared0", 0o666 | 0o020000, os.makedev(10, 229))
+        config = work / "plugin.yaml"
+        config.write_text(f"resources:\n- name: example.com/shared\n  devices:\n  - path: {nodes}/shared*\n"
+                          "  replicas: 2\n")
+        cdi = work / "cdi"
+        with device_plugin(work, "--config", str(config), "--cdi-dir", str(cdi), "--spec-dir", str(cdi),
+                           "--sysfs-root", str(work / "no-sysfs")) as (registrations, sockets):
+            with grpc.insecure_channel(f"unix://{sockets}/{registrations['example.com/shared'].endpoint}") as channel:
+                stub = dp_grpc.DevicePluginStub(channel)
+                assert sorted(Stream(stub).until(lambda d: len(d) == 2)) == ["shared0::0", "shared0::1"]
+                allocations = [dict(stub.Allocate(dp.AllocateRequest(container_requests=[
+                    dp.ContainerAllocateRequest(devices_ids=[replica])])).container_responses[0].annotations)
+                    for replica in ("shared0::0", "shared0::1")]
+            spec_copy = work / "cdi-copy"  # the plugin takes its spec away when it stops
+            shutil.copytree(cdi, spec_copy)
+        assert [list(a.values()) for a in allocations] == [["example.com/shared=shared0"]] * 2
+        command = ["/bin/sh", "-c", f"ls {nodes}"]
+        logs = run_pod(work, [spec_copy], [Container(name=f"app{n}", command=command, annotations=allocation)
+                                          for n, allocation in enumerate(allocations)])
+        assert logs == {"app0": ["shared0"], "app1": ["shared0"]}
+    finally:
+        shutil.rmtree(nodes, ignore_errors=True)

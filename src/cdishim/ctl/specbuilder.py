@@ -51,7 +51,7 @@ class HostDevice(Record):
     path: str
 
 
-def _natural_key(path: str) -> list[Any]:
+def natural_key(path: str) -> list[Any]:
     """Sort ``device_2`` before ``device_10``."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
 
@@ -60,7 +60,7 @@ def find_device_nodes(pattern: str) -> list[str]:
     """Device nodes matching *pattern*, in natural order; each must be a char or block device."""
     if not os.path.isabs(pattern):
         raise UsageError(f"--device-glob {quote(pattern)}: must be an absolute path")
-    paths = sorted(glob.glob(pattern), key=_natural_key)
+    paths = sorted(glob.glob(pattern), key=natural_key)
     if not paths:
         raise UsageError(f"--device-glob {quote(pattern)}: no file matches")
     for path in paths:

@@ -1,34 +1,50 @@
 """The devices a plugin advertises, and what Allocate answers: plain logic, no gRPC.
 
-One plugin serves one CDI kind. Its devices are the kind's devices in the
-registry, named by their CDI device name (a device named ``all`` bundles the
-others and is not advertised). A device is unhealthy when a device node its
-edits name is missing on the host.
+One plugin serves one resource. Its devices are either the devices of a CDI
+kind in the registry (a device named ``all`` bundles the others and is not
+advertised; a device is unhealthy when a device node its edits name is
+missing on the host), or the devices the plugin discovered itself (unhealthy
+once gone). Either way each is advertised once per replica.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 
 from cdishim.cdi.annotations import ANNOTATION_PREFIX
 from cdishim.cdi.hostdevices import host_device_info
 from cdishim.cdi.registry import Registry
+from cdishim.ctl.plugin.config import ResourceConfig
+from cdishim.ctl.plugin.discovery import FoundDevice
+from cdishim.ctl.specbuilder import natural_key
 from cdishim.errors import CdishimError, RequestError, quote
 from cdishim.record import Record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 HEALTHY, UNHEALTHY = "Healthy", "Unhealthy"
 STRATEGIES = ("cdi-annotations", "cdi-cri", "both")
+REPLICA_SEPARATOR = "::"
 
 MAX_KEY_NAME = 63  # the part of an annotation key after the prefix
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 class PluginDevice(Record):
-    """One advertised device: its kubelet ID (the CDI device name) and health."""
+    """One advertised device: its kubelet ID, the CDI device it stands for, its health and NUMA node.
+
+    Without sharing the ID is the CDI device name; a device shared by N
+    replicas is advertised as N IDs ``NAME::0`` to ``NAME::N-1``.
+    """
 
     id: str
+    device: str  # the CDI device name, without the kind
     health: str
+    numa_node: int | None = None
 
 
 def kind_devices(registry: Registry, kind: str) -> list[PluginDevice]:
@@ -42,8 +58,30 @@ def kind_devices(registry: Registry, kind: str) -> list[PluginDevice]:
         assert resolved is not None
         edits = resolved.device.edits
         healthy = all(_node_present(node.host_path or node.path) for node in edits.device_nodes)
-        devices.append(PluginDevice(id=name[len(prefix):], health=HEALTHY if healthy else UNHEALTHY))
+        device = name[len(prefix):]
+        devices.append(PluginDevice(id=device, device=device, health=HEALTHY if healthy else UNHEALTHY))
     return devices
+
+
+def found_devices(found: list[FoundDevice], known: dict[str, FoundDevice]) -> list[PluginDevice]:
+    """Discovered devices: those *found* now are healthy, those only *known* from before are not.
+
+    *known* is updated with *found*, so a device that went away stays
+    listed, unhealthy, until it comes back under its name.
+    """
+    known.update((device.name, device) for device in found)
+    present = {device.name for device in found}
+    return [PluginDevice(id=name, device=name, health=HEALTHY if name in present else UNHEALTHY,
+                         numa_node=known[name].numa_node)
+            for name in sorted(known, key=natural_key)]
+
+
+def with_replicas(devices: list[PluginDevice], replicas: int) -> list[PluginDevice]:
+    """Each device advertised *replicas* times (``NAME::N``); unchanged for 1."""
+    if replicas == 1:
+        return devices
+    return [device.replace(id=f"{device.device}{REPLICA_SEPARATOR}{number}")
+            for device in devices for number in range(replicas)]
 
 
 def _node_present(path: str) -> bool:
@@ -70,26 +108,54 @@ class Allocation(Record):
     annotations: dict[str, str]
 
 
-def allocate(kind: str, devices: list[PluginDevice], requested: list[str], strategy: str) -> Allocation:
-    """The allocation for *requested* device IDs; `CdishimError` for unknown or unhealthy ones."""
+def allocate(resource: ResourceConfig, devices: list[PluginDevice], requested: list[str],
+             strategy: str) -> Allocation:
+    """The allocation for *requested* device IDs; `RequestError` for unknown or unhealthy ones.
+
+    Replicas of one device name it once. With ``failRequestsGreaterThanOne``
+    a shared resource refuses a request for more than one ID, as a
+    container asking for two replicas would most likely get one device.
+    """
+    if resource.fail_requests_greater_than_one and resource.replicas > 1 and len(requested) > 1:
+        raise RequestError(f"request for {len(requested)} {resource.name} devices is too large: "
+                           "a shared resource gives at most 1 per container (failRequestsGreaterThanOne)")
     known = {device.id: device for device in devices}
     unknown = [device_id for device_id in requested if device_id not in known]
     if unknown:
-        raise RequestError(f"unknown {kind} devices: {', '.join(quote(d) for d in unknown)}")
+        raise RequestError(f"unknown {resource.name} devices: {', '.join(quote(d) for d in unknown)}")
     unhealthy = [device_id for device_id in requested if known[device_id].health != HEALTHY]
     if unhealthy:
-        raise RequestError(f"unhealthy {kind} devices: {', '.join(quote(d) for d in unhealthy)}")
-    names = tuple(f"{kind}={device_id}" for device_id in requested)
-    annotations = {annotation_key(kind, list(requested)): ",".join(names)} if strategy != "cdi-cri" else {}
+        raise RequestError(f"unhealthy {resource.name} devices: {', '.join(quote(d) for d in unhealthy)}")
+    kind = resource.kind
+    device_names = list(dict.fromkeys(known[device_id].device for device_id in requested))
+    names = tuple(f"{kind}={device}" for device in device_names)
+    annotations = {annotation_key(kind, device_names): ",".join(names)} if strategy != "cdi-cri" else {}
     return Allocation(cdi_devices=names if strategy != "cdi-annotations" else (), annotations=annotations)
 
 
-def preferred(available: list[str], must_include: list[str], size: int) -> list[str]:
-    """The devices to suggest: those that must be included, then the others in name order."""
+def preferred(devices: list[PluginDevice], available: list[str], must_include: list[str], size: int) -> list[str]:
+    """The IDs to suggest: those that must be included, then spread over distinct devices.
+
+    Each pick goes to the device this container holds fewest replicas of;
+    among those, to the one with the most replicas still available (the
+    least shared with other pods), then in name order. Without replicas
+    this is the must-include IDs, then the others in name order.
+    """
+    device_of = {device.id: device.device for device in devices}
     chosen = list(dict.fromkeys(must_include))
-    for device_id in sorted(available):
-        if len(chosen) >= size:
-            break
-        if device_id not in chosen:
-            chosen.append(device_id)
+    held = Counter(device_of.get(device_id, device_id) for device_id in chosen)
+    candidates = [device_id for device_id in dict.fromkeys(available) if device_id not in chosen]
+    free = Counter(device_of.get(device_id, device_id) for device_id in candidates)
+
+    def rank(device_id: str) -> tuple[Any, ...]:
+        device = device_of.get(device_id, device_id)
+        return held[device], -free[device], natural_key(device), natural_key(device_id)
+
+    while len(chosen) < size and candidates:
+        pick = min(candidates, key=rank)
+        candidates.remove(pick)
+        chosen.append(pick)
+        device = device_of.get(pick, pick)
+        held[device] += 1
+        free[device] -= 1
     return chosen[:max(size, len(must_include))]

@@ -1,11 +1,15 @@
-"""Run one device plugin per CDI kind against kubelet, and keep them registered.
+"""Run one device plugin per resource against kubelet, and keep them registered.
 
 Each plugin serves its own socket in the device-plugins dir and registers
 with ``kubelet.sock`` there. The loop wakes on changes of the spec dirs and
-of the socket dir (inotify), and at least every *interval* seconds:
+of the socket dir (inotify), on kernel uevents (a device came or went), a
+second after a uevent (udev has made the node by then), and at least every
+*interval* seconds:
 
-- it re-reads the registry and the devices' health, and the ListAndWatch
-  streams re-send when a list changed;
+- discovering resources scan the host and rewrite their spec file first, so
+  that a device is in a spec before kubelet can allocate it;
+- then it re-reads the registry and the devices' health, and the
+  ListAndWatch streams re-send when a list changed;
 - when kubelet restarted (it wipes the dir and creates a new kubelet.sock),
   each plugin serves a fresh socket and registers again;
 - when kubelet is not there yet, registration is simply retried.
@@ -15,17 +19,25 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import sys
 import threading
+import time
 from concurrent import futures
 
 import grpc
 
 from cdishim.cdi.cache import load_registry
+from cdishim.cdi.registry import Registry
 from cdishim.cdi.trust import SpecTrust
-from cdishim.ctl.plugin.devices import kind_devices
+from cdishim.ctl.plugin.config import ResourceConfig
+from cdishim.ctl.plugin.devices import UNHEALTHY, PluginDevice, found_devices, kind_devices, with_replicas
+from cdishim.ctl.plugin.discovery import FoundDevice, discover
 from cdishim.ctl.plugin.service import DeviceList, DevicePluginService
+from cdishim.ctl.plugin.specfile import GeneratedSpec
+from cdishim.ctl.plugin.uevents import UDEV_SETTLE_S, UeventListener
 from cdishim.ctl.plugin.v1beta1 import api_pb2, api_pb2_grpc
+from cdishim.errors import CdishimError
 from cdishim.inotify import DirectoryWatch
 
 API_VERSION = "v1beta1"
@@ -39,9 +51,9 @@ def say(message: str) -> None:
     sys.stderr.flush()
 
 
-def socket_name(kind: str) -> str:
-    """The plugin's socket file name for *kind*."""
-    return "cdishim-" + re.sub(r"[^A-Za-z0-9_.-]", "-", kind) + ".sock"
+def socket_name(resource_name: str) -> str:
+    """The plugin's socket file name for *resource_name*."""
+    return "cdishim-" + re.sub(r"[^A-Za-z0-9_.-]", "-", resource_name) + ".sock"
 
 
 def _identity(path: str) -> tuple[int, int] | None:
@@ -52,14 +64,48 @@ def _identity(path: str) -> tuple[int, int] | None:
     return info.st_ino, info.st_ctime_ns
 
 
-class KindPlugin:
-    """The gRPC server and kubelet registration of one kind."""
+class Discovery:
+    """A discovering resource's devices: found on the host, written to its spec file, remembered when gone."""
 
-    def __init__(self, kind: str, strategy: str, socket_dir: str) -> None:
-        self.kind = kind
+    def __init__(self, resource: ResourceConfig, cdi_dir: str, sysfs_root: str) -> None:
+        self.resource = resource
+        self.sysfs_root = sysfs_root
+        self.spec = GeneratedSpec(cdi_dir, resource.kind)
+        self.known: dict[str, FoundDevice] = {}
+        self.latest: list[PluginDevice] = []  # the devices as of the last scan
+        self.failing = ""
+
+    def scan(self) -> None:
+        """Find the devices and bring the spec file up to date; all are unhealthy while it cannot be written."""
+        found = discover(self.resource, self.sysfs_root)
+        devices = found_devices(found, self.known)
+        try:
+            self.spec.update(found)
+        except (OSError, CdishimError) as err:
+            message = f"cannot write {self.spec.path}: {getattr(err, 'strerror', None) or err}"
+            if message != self.failing:
+                say(f"{self.resource.name}: {message}; devices are unhealthy until it can")
+                self.failing = message
+            devices = [device.replace(health=UNHEALTHY) for device in devices]
+        else:
+            self.failing = ""
+        self.latest = devices
+
+    def close(self) -> None:
+        """Remove the spec file: the devices are no longer looked after."""
+        self.spec.remove()
+
+
+class ResourcePlugin:
+    """The gRPC server and kubelet registration of one resource."""
+
+    def __init__(self, resource: ResourceConfig, strategy: str, socket_dir: str, discovery: Discovery | None) -> None:
+        self.resource = resource
+        self.kind = resource.name  # for the log lines
+        self.discovery = discovery
         self.devices = DeviceList()
-        self.service = DevicePluginService(kind, strategy, self.devices)
-        self.endpoint = socket_name(kind)
+        self.service = DevicePluginService(resource, strategy, self.devices)
+        self.endpoint = socket_name(resource.name)
         self.path = os.path.join(socket_dir, self.endpoint)
         self.kubelet = os.path.join(socket_dir, KUBELET_SOCKET)
         self.server: grpc.Server | None = None
@@ -95,7 +141,7 @@ class KindPlugin:
         if kubelet is None or kubelet == self.registered_with:
             return
         request = api_pb2.RegisterRequest(
-            version=API_VERSION, endpoint=self.endpoint, resource_name=self.kind,
+            version=API_VERSION, endpoint=self.endpoint, resource_name=self.resource.name,
             options=api_pb2.DevicePluginOptions(pre_start_required=False, get_preferred_allocation_available=True))
         try:
             with grpc.insecure_channel(f"unix://{self.kubelet}") as channel:
@@ -112,28 +158,65 @@ class KindPlugin:
             self.serve()
         self.register()
 
+    def refresh(self, registry: Registry) -> None:
+        """Update the advertised list from the registry (a CDI kind) or from the last scan (discovery)."""
+        if self.discovery is None:
+            devices = kind_devices(registry, self.resource.kind)
+        else:
+            devices = self.discovery.latest
+        if self.devices.update(with_replicas(devices, self.resource.replicas)):
+            say(f"{self.kind}: {len(devices)} device(s), {len(self.devices.current())} advertised")
+
     def shutdown(self) -> None:
-        """End the streams and stop serving."""
+        """End the streams, stop serving, and take a discovered resource's spec file away."""
         self.devices.stop()
         self.stop_server()
+        if self.discovery is not None:
+            self.discovery.close()
 
 
-def run_plugins(kinds: list[str], spec_dirs: list[str], socket_dir: str, strategy: str, trust: SpecTrust,
-                interval_s: float, stop: threading.Event) -> None:
-    """Serve every kind until *stop* is set."""
+def _open_uevents() -> UeventListener | None:
+    try:
+        return UeventListener()
+    except OSError as err:
+        say(f"kernel uevents unavailable ({err.strerror or err}); discovering by polling only")
+        return None
+
+
+def run_plugins(resources: tuple[ResourceConfig, ...], spec_dirs: list[str], socket_dir: str, strategy: str,
+                trust: SpecTrust, interval_s: float, stop: threading.Event, cdi_dir: str, sysfs_root: str,
+                wake_fd: int | None = None) -> None:
+    """Serve every resource until *stop* is set; a byte on *wake_fd* (a signal's wakeup fd) ends a wait early."""
     os.makedirs(socket_dir, exist_ok=True)
-    plugins = [KindPlugin(kind, strategy, socket_dir) for kind in kinds]
+    plugins = [
+        ResourcePlugin(resource, strategy, socket_dir,
+                       Discovery(resource, cdi_dir, sysfs_root) if resource.discovered else None)
+        for resource in resources
+    ]
+    uevents = _open_uevents() if any(plugin.discovery for plugin in plugins) else None
     watch = DirectoryWatch([*spec_dirs, socket_dir])
+    settle_at: float | None = None  # when to scan again after a uevent
     try:
         while not stop.is_set():
+            for plugin in plugins:
+                if plugin.discovery is not None:
+                    plugin.discovery.scan()
             registry = load_registry(spec_dirs, "", trust)
             for plugin in plugins:
-                if plugin.devices.update(kind_devices(registry, plugin.kind)):
-                    say(f"{plugin.kind}: {len(plugin.devices.current())} device(s)")
+                plugin.refresh(registry)
                 plugin.keep_up()
-            watch.wait(interval_s)
+            timeout = interval_s if settle_at is None else max(0.0, min(interval_s, settle_at - time.monotonic()))
+            waited_on = [watch.fd, *([uevents] if uevents else []), *([wake_fd] if wake_fd is not None else [])]
+            readable, _, _ = select.select(waited_on, [], [], timeout)
+            if uevents is not None and uevents in readable and uevents.drain():
+                settle_at = time.monotonic() + UDEV_SETTLE_S
+            elif settle_at is not None and time.monotonic() >= settle_at:
+                settle_at = None
+            watch.drain()
             watch.rearm()
     finally:
         watch.close()
+        if uevents is not None:
+            uevents.close()
         for plugin in plugins:
             plugin.shutdown()

@@ -1,4 +1,4 @@
-"""The DevicePlugin gRPC service of one CDI kind, over a shared, changing device list."""
+"""The DevicePlugin gRPC service of one resource, over a shared, changing device list."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import grpc
 
+from cdishim.ctl.plugin.config import ResourceConfig
 from cdishim.ctl.plugin.devices import PluginDevice, allocate, preferred
 from cdishim.ctl.plugin.v1beta1 import api_pb2, api_pb2_grpc
 from cdishim.errors import CdishimError
@@ -15,7 +16,7 @@ STREAM_POLL_S = 0.5  # how often an idle ListAndWatch stream checks that it is s
 
 
 class DeviceList:
-    """The current devices of a kind, with a version that moves on each change."""
+    """The current devices of a resource, with a version that moves on each change."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
@@ -53,11 +54,19 @@ class DeviceList:
             self._changed.notify_all()
 
 
-class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
-    """kubelet's view of one kind: list, watch, allocate."""
+def _device_message(device: PluginDevice) -> api_pb2.Device:
+    """The v1beta1 Device of *device*, with its NUMA node for the Topology Manager when known."""
+    topology = None
+    if device.numa_node is not None:
+        topology = api_pb2.TopologyInfo(nodes=[api_pb2.NUMANode(ID=device.numa_node)])
+    return api_pb2.Device(ID=device.id, health=device.health, topology=topology)
 
-    def __init__(self, kind: str, strategy: str, devices: DeviceList) -> None:
-        self.kind = kind
+
+class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
+    """kubelet's view of one resource: list, watch, allocate."""
+
+    def __init__(self, resource: ResourceConfig, strategy: str, devices: DeviceList) -> None:
+        self.resource = resource
         self.strategy = strategy
         self.devices = devices
 
@@ -71,14 +80,14 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
         while context.is_active() and not self.devices.stopped:
             devices, seen = self.devices.wait_newer(seen, STREAM_POLL_S)
             if devices is not None:
-                yield api_pb2.ListAndWatchResponse(
-                    devices=[api_pb2.Device(ID=device.id, health=device.health) for device in devices])
+                yield api_pb2.ListAndWatchResponse(devices=[_device_message(device) for device in devices])
 
     def GetPreferredAllocation(self, request: api_pb2.PreferredAllocationRequest, context: grpc.ServicerContext) -> api_pb2.PreferredAllocationResponse:
-        """Must-include devices first, then the others in name order."""
+        """Must-include devices first, then spread over distinct devices before replicas of one are stacked."""
+        current = self.devices.current()
         return api_pb2.PreferredAllocationResponse(container_responses=[
             api_pb2.ContainerPreferredAllocationResponse(deviceIDs=preferred(
-                list(container.available_deviceIDs), list(container.must_include_deviceIDs), container.allocation_size))
+                current, list(container.available_deviceIDs), list(container.must_include_deviceIDs), container.allocation_size))
             for container in request.container_requests
         ])
 
@@ -88,7 +97,7 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
         responses = []
         for container in request.container_requests:
             try:
-                allocation = allocate(self.kind, current, list(container.devices_ids), self.strategy)
+                allocation = allocate(self.resource, current, list(container.devices_ids), self.strategy)
             except CdishimError as err:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
             responses.append(api_pb2.ContainerAllocateResponse(
