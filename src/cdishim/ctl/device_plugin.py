@@ -35,7 +35,7 @@ DEFAULT_CDI_DIR = "/var/run/cdi"
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``device-plugin`` subcommand."""
     parser = subparsers.add_parser(
-        "device-plugin", help="run a Kubernetes device plugin for CDI kinds",
+        "device-plugin", help="run a Kubernetes device plugin for CDI devices",
         description="Advertise the devices of CDI kinds to kubelet (device plugin API v1beta1).",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", metavar="FILE",

@@ -93,13 +93,27 @@ RESOURCE = "resources:\n- name: example.com/serial\n"
      'resource "example.com/serial".failRequestsGreaterThanOne: must be true or false'),
     (RESOURCE + "  cdiKind: mock.com/gpu\n" + RESOURCE.removeprefix("resources:\n") + "  cdiKind: mock.com/gpu\n",
      'resource "example.com/serial": defined twice'),
+    ("resources:\n- name: Example.com/x\n  cdiKind: a.com/b\n",
+     'resources[0].name: "Example.com/x" is not a valid resource name ("Example.com" is not a DNS subdomain'),
+    ("resources:\n- name: example_com/x\n  cdiKind: a.com/b\n",
+     'resources[0].name: "example_com/x" is not a valid resource name'),
+    ("resources:\n- name: a.com/" + "x" * 64 + "\n  cdiKind: a.com/b\n",
+     'is not a valid resource name ("xxxxxxxx'),
+    ("resources:\n- name: a.com/b-c\n  cdiKind: a.com/x\n- name: a.com-b/c\n  cdiKind: a.com/x\n",
+     'resources "a.com/b-c" and "a.com-b/c": would share the socket file "cdishim-a.com-b-c.sock"; rename one'),
+    ("resources:\n- name: x.com/y_z\n  devices: [{path: /dev/a}]\n- name: x.com/y-z\n  cdiKind: x.com/y_z\n",
+     ""),  # a discovering resource and one serving its kind: allowed
     ("resources: [\n", "malformed YAML"),
 ])
 def test_bad_configs_are_one_line_naming_resource_and_field(tmp_path, text, message):
     path = write(tmp_path, text)
+    if not message:
+        assert load_config(path)
+        return
     with pytest.raises(UsageError) as error:
         load_config(path)
-    assert str(error.value).startswith(f'--config "{path}": {message}')
+    prefix = f'--config "{path}": '
+    assert str(error.value).startswith(prefix) and message in str(error.value)[len(prefix):]
     assert "\n" not in str(error.value)
 
 

@@ -13,6 +13,8 @@ from cdishim.ctl.plugin.devices import (
     PluginDevice,
     allocate,
     annotation_key,
+    FORGET_GONE_S,
+    Remembered,
     found_devices,
     kind_devices,
     preferred,
@@ -126,13 +128,15 @@ def test_a_resource_with_another_cdi_kind_allocates_names_of_that_kind():
     assert allocation.cdi_devices == ("mock.com/gpu=gpu0",)
 
 
-def test_found_devices_stay_listed_unhealthy_once_gone():
-    known: dict[str, FoundDevice] = {}
+def test_found_devices_stay_listed_unhealthy_once_gone_then_are_forgotten():
+    remembered: dict[str, Remembered] = {}
     serial = FoundDevice(name="A10K", nodes=("/dev/ttyUSB0",), numa_node=1)
     other = FoundDevice(name="ttyS1", nodes=("/dev/ttyS1",))
-    assert found_devices([serial, other], known) == [
+    assert found_devices([serial, other], remembered, now=0) == [
         PluginDevice(id="A10K", device="A10K", health=HEALTHY, numa_node=1),
         PluginDevice(id="ttyS1", device="ttyS1", health=HEALTHY)]
-    assert [d.health for d in found_devices([other], known)] == [UNHEALTHY, HEALTHY]
+    assert [d.health for d in found_devices([other], remembered, now=10)] == [UNHEALTHY, HEALTHY]
     back = serial.replace(nodes=("/dev/ttyUSB3",))  # re-plugged elsewhere, same serial
-    assert [d.health for d in found_devices([back, other], known)] == [HEALTHY, HEALTHY]
+    assert [d.health for d in found_devices([back, other], remembered, now=20)] == [HEALTHY, HEALTHY]
+    assert len(found_devices([other], remembered, now=20 + FORGET_GONE_S)) == 2  # not yet
+    assert [d.id for d in found_devices([other], remembered, now=21 + FORGET_GONE_S)] == ["ttyS1"]

@@ -9,7 +9,7 @@ import pytest
 
 from cdishim.cdi.spec import parse_spec_document
 from cdishim.ctl.plugin.config import PathMatch, ResourceConfig, UsbMatch
-from cdishim.ctl.plugin.discovery import FoundDevice, device_name, discover
+from cdishim.ctl.plugin.discovery import DeviceFinder, FoundDevice, device_name
 from cdishim.ctl.plugin.specfile import GeneratedSpec
 from tests.fake_sysfs import FakeSysfs
 
@@ -26,7 +26,9 @@ def usb_resource(*matches) -> ResourceConfig:
 
 
 def find(resource: ResourceConfig, sysfs: FakeSysfs) -> list[FoundDevice]:
-    return discover(resource, str(sysfs.root))
+    found, skipped = DeviceFinder(resource, str(sysfs.root)).find()
+    assert not skipped
+    return found
 
 
 def test_usb_device_is_its_node_and_its_interfaces_nodes_named_by_serial(sysfs):
@@ -53,10 +55,14 @@ def test_without_a_serial_the_port_path_names_the_device(sysfs):
         ("1-1.4", ["001", "ttyUSB0", "ttyUSB1"]), ("2-3", ["002", "ttyUSB2"])]
 
 
-def test_a_shared_serial_is_made_unique_by_port_for_both(sysfs):
+def test_a_shared_serial_is_qualified_by_port_and_stays_so_when_one_goes(sysfs):
     sysfs.usb_device("1-1", "0403", "6001", serial="0001", ttys=("ttyUSB0",))
     sysfs.usb_device("1-2", "0403", "6001", serial="0001", ttys=("ttyUSB1",))
-    assert [d.name for d in find(usb_resource(FTDI), sysfs)] == ["0001-1-1", "0001-1-2"]
+    sysfs.usb_device("1-3", "0403", "6001", serial="0002", ttys=("ttyUSB2",))
+    finder = DeviceFinder(usb_resource(FTDI), str(sysfs.root))
+    assert [d.name for d in finder.find()[0]] == ["0001-1-1", "0001-1-2", "0002"]
+    sysfs.unplug("1-2")
+    assert [d.name for d in finder.find()[0]] == ["0001-1-1", "0002"]  # not renamed "0001"
 
 
 def test_serials_are_made_valid_cdi_names():
@@ -109,13 +115,35 @@ def test_a_node_belongs_to_the_first_match_only(sysfs):
     assert [d.name for d in find(resource, sysfs)] == ["A10K"]
 
 
-def test_same_basename_in_two_dirs_is_named_by_path(sysfs, dev_dir):
+def test_a_glob_with_wildcard_directories_names_by_the_path_below_its_fixed_part(sysfs, dev_dir):
     for sub in ("a", "b"):
         (dev_dir / sub).mkdir()
         os.mknod(dev_dir / sub / "ctl", 0o666 | 0o020000, os.makedev(10, 1))
-    devices = find(usb_resource(PathMatch(glob=f"{dev_dir}/*/ctl")), sysfs)
-    relative = str(dev_dir).strip("/").replace("/", "-")
-    assert [d.name for d in devices] == [f"{relative}-a-ctl", f"{relative}-b-ctl"]
+    resource = usb_resource(PathMatch(glob=f"{dev_dir}/*/ctl"))
+    assert [d.name for d in find(resource, sysfs)] == ["a-ctl", "b-ctl"]
+    os.unlink(dev_dir / "b" / "ctl")
+    assert [d.name for d in find(resource, sysfs)] == ["a-ctl"]  # whatever else is there
+
+
+def test_symlinks_to_nodes_are_named_after_the_link_and_stand_for_the_target(sysfs, dev_dir):
+    os.mknod(dev_dir / "ttyUSB0", 0o666 | 0o020000, os.makedev(188, 0))
+    (dev_dir / "by-id").mkdir()
+    (dev_dir / "by-id" / "usb-FTDI_FT232R_A10K-if00-port0").symlink_to("../ttyUSB0")
+    (dev_dir / "by-id" / "dangling").symlink_to("../ttyUSB9")
+    (dev_dir / "by-id" / "to-a-file").symlink_to("../notes")
+    (dev_dir / "notes").write_text("")
+    [device] = find(usb_resource(PathMatch(glob=f"{dev_dir}/by-id/*")), sysfs)
+    assert (device.name, device.nodes) == ("usb-FTDI_FT232R_A10K-if00-port0", (f"{dev_dir}/ttyUSB0",))
+
+
+def test_two_devices_with_one_name_leave_the_later_out_and_say_so(sysfs, dev_dir):
+    for sub in ("a", "b"):
+        (dev_dir / sub).mkdir()
+        os.mknod(dev_dir / sub / "ctl", 0o666 | 0o020000, os.makedev(10, 1))
+    resource = usb_resource(PathMatch(glob=f"{dev_dir}/a/*"), PathMatch(glob=f"{dev_dir}/b/*"))
+    found, skipped = DeviceFinder(resource, str(sysfs.root)).find()
+    assert [(d.name, d.nodes) for d in found] == [("ctl", (f"{dev_dir}/a/ctl",))]
+    assert skipped == [f"{dev_dir}/b/ctl: left out, its name 'ctl' is {dev_dir}/a/ctl's"]
 
 
 def test_generated_spec_is_valid_written_once_and_removed_when_empty(sysfs, tmp_path):

@@ -17,6 +17,7 @@ field; nothing is served from a config with any mistake in it.
 from __future__ import annotations
 
 import os
+import re
 
 from cdishim.cdi.names import validate_kind
 from cdishim.errors import CdishimError, InvalidNameError, UsageError, quote
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 MAX_REPLICAS = 10_000  # kubelet holds every advertised ID in memory; beyond this is a typo
 MAX_CONFIG_BYTES = 1 << 20
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+# kubelet's rules for an extended resource name: a DNS subdomain, "/", a qualified name
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_QUALIFIED_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 class PathMatch(Record):
@@ -97,6 +102,36 @@ def _kind(value: Any, where: str) -> str:
     return kind
 
 
+def validate_resource_name(name: str) -> None:
+    """Raise `InvalidNameError` unless kubelet accepts *name* as an extended resource (a CDI kind, further limited)."""
+    validate_kind(name)
+    domain, _, short = name.partition("/")
+    if len(domain) > 253 or not _DNS_SUBDOMAIN.fullmatch(domain):
+        raise InvalidNameError(f"{quote(domain)} is not a DNS subdomain (lower-case letters, digits, '-' and '.'), "
+                               "which kubelet requires of a resource name")
+    if len(short) > 63 or not _QUALIFIED_NAME.fullmatch(short):
+        raise InvalidNameError(f"{quote(short)} is longer than 63 characters or holds characters kubelet refuses")
+
+
+def _resource_name(value: Any, where: str) -> str:
+    name = _kind(value, where)
+    try:
+        validate_resource_name(name)
+    except InvalidNameError as err:
+        raise _fail(where, f"{quote(name)} is not a valid resource name ({err})") from None
+    return name
+
+
+def socket_file(resource_name: str) -> str:
+    """The file name of the plugin's socket for *resource_name* in kubelet's device-plugins dir."""
+    return "cdishim-" + _FILE_UNSAFE.sub("-", resource_name.replace("/", "-")) + ".sock"
+
+
+def spec_file(kind: str) -> str:
+    """The file name of the spec a discovering resource of *kind* writes in the CDI dir."""
+    return "cdishim-plugin_" + kind.replace("/", "_") + ".json"
+
+
 def _usb_id(value: Any, where: str) -> str:
     text = _string(value, where)
     if len(text) != 4 or not set(text) <= _HEX_DIGITS:
@@ -122,7 +157,7 @@ def _match(value: Any, where: str) -> PathMatch | UsbMatch:
 def _resource(value: Any, where: str) -> ResourceConfig:
     entry = _keys(value, where, ("name", "cdiKind", "devices", "replicas", "failRequestsGreaterThanOne"),
                   ("name",))
-    name = _kind(entry["name"], f"{where}.name")
+    name = _resource_name(entry["name"], f"{where}.name")
     where = f"resource {quote(name)}"
     if ("cdiKind" in entry) == ("devices" in entry):
         raise _fail(where, "give exactly one of \"devices\" (discover) and \"cdiKind\" (existing specs)")
@@ -155,12 +190,20 @@ def parse_config(document: Any) -> tuple[ResourceConfig, ...]:
 
 
 def check_unique(resources: tuple[ResourceConfig, ...]) -> None:
-    """Refuse two resources with one name: kubelet would see one plugin replace the other."""
-    seen: set[str] = set()
-    for resource in resources:
-        if resource.name in seen:
-            raise _fail(f"resource {quote(resource.name)}", "defined twice")
-        seen.add(resource.name)
+    """Refuse two resources with one name, one socket file or one spec file: one would undo the other."""
+    for what, key in (("name", lambda r: r.name), ("socket file", lambda r: socket_file(r.name)),
+                      ("spec file", lambda r: spec_file(r.kind) if r.discovered else None)):
+        seen: dict[str, str] = {}
+        for resource in resources:
+            value = key(resource)
+            if value is None:
+                continue
+            if value in seen:
+                if seen[value] == resource.name:
+                    raise _fail(f"resource {quote(resource.name)}", "defined twice")
+                raise _fail(f"resources {quote(seen[value])} and {quote(resource.name)}",
+                            f"would share the {what} {quote(value)}; rename one")
+            seen[value] = resource.name
 
 
 def load_config(path: str) -> tuple[ResourceConfig, ...]:
@@ -185,7 +228,7 @@ def kind_shorthand(kinds: list[str]) -> tuple[ResourceConfig, ...]:
     resources = []
     for kind in dict.fromkeys(kinds):
         try:
-            validate_kind(kind)
+            validate_resource_name(kind)
         except InvalidNameError as err:
             raise UsageError(f"--kind {kind}: {err}") from None
         resources.append(ResourceConfig(name=kind, cdi_kind=kind))

@@ -17,7 +17,7 @@ from cdishim.cdi.annotations import ANNOTATION_PREFIX
 from cdishim.cdi.hostdevices import host_device_info
 from cdishim.cdi.registry import Registry
 from cdishim.ctl.plugin.config import ResourceConfig
-from cdishim.ctl.plugin.discovery import FoundDevice
+from cdishim.ctl.plugin.discovery import FoundDevice, node_numa
 from cdishim.ctl.specbuilder import natural_key
 from cdishim.errors import CdishimError, RequestError, quote
 from cdishim.record import Record
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 HEALTHY, UNHEALTHY = "Healthy", "Unhealthy"
-STRATEGIES = ("cdi-annotations", "cdi-cri", "both")
 REPLICA_SEPARATOR = "::"
+FORGET_GONE_S = 600.0  # how long a discovered device that went away stays listed as unhealthy
 
 MAX_KEY_NAME = 63  # the part of an annotation key after the prefix
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -47,8 +47,8 @@ class PluginDevice(Record):
     numa_node: int | None = None
 
 
-def kind_devices(registry: Registry, kind: str) -> list[PluginDevice]:
-    """The resolvable devices of *kind*, sorted by name, with their health."""
+def kind_devices(registry: Registry, kind: str, sysfs_root: str = "/sys") -> list[PluginDevice]:
+    """The resolvable devices of *kind*, sorted by name, with their health and their first node's NUMA node."""
     devices = []
     prefix = f"{kind}="
     for name in registry.device_names:
@@ -57,23 +57,39 @@ def kind_devices(registry: Registry, kind: str) -> list[PluginDevice]:
         resolved = registry.resolve(name)
         assert resolved is not None
         edits = resolved.device.edits
-        healthy = all(_node_present(node.host_path or node.path) for node in edits.device_nodes)
+        paths = [node.host_path or node.path for node in edits.device_nodes]
+        healthy = all(_node_present(path) for path in paths)
+        numa = next((numa for numa in (node_numa(path, sysfs_root) for path in paths) if numa is not None), None)
         device = name[len(prefix):]
-        devices.append(PluginDevice(id=device, device=device, health=HEALTHY if healthy else UNHEALTHY))
+        devices.append(PluginDevice(id=device, device=device, health=HEALTHY if healthy else UNHEALTHY,
+                                    numa_node=numa))
     return devices
 
 
-def found_devices(found: list[FoundDevice], known: dict[str, FoundDevice]) -> list[PluginDevice]:
-    """Discovered devices: those *found* now are healthy, those only *known* from before are not.
+class Remembered(Record):
+    """A discovered device as last seen, and when it was last present."""
 
-    *known* is updated with *found*, so a device that went away stays
-    listed, unhealthy, until it comes back under its name.
+    device: FoundDevice
+    seen_at: float
+
+
+def found_devices(found: list[FoundDevice], remembered: dict[str, Remembered], now: float,
+                  forget_after_s: float = FORGET_GONE_S) -> list[PluginDevice]:
+    """Discovered devices: those *found* now are healthy, those only *remembered* are not.
+
+    *remembered* is updated with *found*, so a device that went away stays
+    listed, unhealthy, until it comes back under its name, or until it has
+    been gone for *forget_after_s* (kubelet then drops it from the node's
+    capacity).
     """
-    known.update((device.name, device) for device in found)
+    for device in found:
+        remembered[device.name] = Remembered(device=device, seen_at=now)
+    for name in [name for name, entry in remembered.items() if now - entry.seen_at > forget_after_s]:
+        del remembered[name]
     present = {device.name for device in found}
     return [PluginDevice(id=name, device=name, health=HEALTHY if name in present else UNHEALTHY,
-                         numa_node=known[name].numa_node)
-            for name in sorted(known, key=natural_key)]
+                         numa_node=remembered[name].device.numa_node)
+            for name in sorted(remembered, key=natural_key)]
 
 
 def with_replicas(devices: list[PluginDevice], replicas: int) -> list[PluginDevice]:

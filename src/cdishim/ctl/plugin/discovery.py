@@ -1,16 +1,18 @@
 """Find the devices of a discovering resource on the host: device-node globs and USB ids.
 
-Every device gets a CDI device name that does not depend on the order of
-discovery, so a pod's allocation still names the same hardware after a
-plugin restart or a re-plug:
+Every device gets a CDI device name that comes from the device and the
+config alone, never from the order of discovery or from which other devices
+are present, so a pod's allocation names the same hardware after a plugin
+restart or a re-plug:
 
-- a ``path`` match is named after the node's basename;
-- a ``usb`` match is named after its serial number when it has one, else
-  after its USB port path (the sysfs name, such as ``1-1.4``), which stays
-  the same for as long as the device sits in the same port.
-
-A name that two devices would share is made unique by the port path (USB)
-or by the whole node path (globs), for every device that shares it.
+- a ``path`` match is named after the node's basename, or, where the glob has
+  wildcards in a directory too (``/dev/*/ctl``), after its path below the
+  glob's fixed part (``a-ctl``). A symlink to a device node
+  (``/dev/serial/by-id/*``) is named after the link and stands for its target;
+- a ``usb`` match is named after its serial number, else after its USB port
+  path (the sysfs name, such as ``1-1.4``). Cheap adapters often share one
+  serial: once two present devices have been seen with one serial, each
+  device with it is named ``SERIAL-PORT`` for as long as the plugin runs.
 
 A USB device is its own node (``/dev/bus/usb/BBB/DDD``) plus every node its
 interfaces own (``ttyUSB0``, ``ttyACM0``, ``hidraw3``, ``video0``...), read
@@ -46,9 +48,10 @@ class FoundDevice(Record):
 
 class _Candidate(Record):
     name: str
-    fallback: str  # the name to use when *name* is shared
     nodes: tuple[str, ...]
     sysfs_dir: str | None  # where to look for the NUMA node; None: from the first node
+    serial: str = ""  # USB only: the serial, when the name was made from it
+    port: str = ""  # USB only
 
 
 def _read_attribute(path: str) -> str | None:
@@ -60,12 +63,16 @@ def _read_attribute(path: str) -> str | None:
         return None
 
 
-def _is_device_node(path: str) -> bool:
+def _device_node(path: str) -> str | None:
+    """*path* itself if it is a char or block node; its target if it is a symlink to one; else ``None``."""
     try:
         mode = os.lstat(path).st_mode
     except OSError:
-        return False
-    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        return None
+    if stat.S_ISLNK(mode):
+        target = os.path.realpath(path)
+        return target if _device_node(target) == target else None
+    return path if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else None
 
 
 def device_name(text: str) -> str:
@@ -81,10 +88,27 @@ def _usable(name: str) -> bool:
     return name != ALL_DEVICE
 
 
+def _fixed_prefix(pattern: str) -> str:
+    """The leading directories of *pattern* without wildcards."""
+    parts = pattern.split(os.sep)
+    fixed = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return os.sep.join(fixed) or os.sep
+
+
 def _glob_candidates(match: PathMatch) -> list[_Candidate]:
-    paths = [path for path in sorted(glob.glob(match.glob), key=natural_key) if _is_device_node(path)]
-    return [_Candidate(name=device_name(os.path.basename(path)), fallback=device_name(path),
-                       nodes=(path,), sysfs_dir=None) for path in paths]
+    prefix = _fixed_prefix(match.glob)
+    by_basename = prefix == os.path.dirname(match.glob)
+    candidates = []
+    for path in sorted(glob.glob(match.glob), key=natural_key):
+        node = _device_node(path)
+        if node is not None:
+            name = device_name(os.path.basename(path) if by_basename else os.path.relpath(path, prefix))
+            candidates.append(_Candidate(name=name, nodes=(node,), sysfs_dir=None))
+    return candidates
 
 
 def _uevent_devname(directory: str) -> str | None:
@@ -110,7 +134,7 @@ def usb_nodes(device_dir: str, dev_root: str) -> tuple[str, ...]:
         if devname is None:
             continue
         path = os.path.normpath(os.path.join(dev_root, devname))
-        if not path.startswith(dev_root + os.sep) or not _is_device_node(path):
+        if not path.startswith(dev_root + os.sep) or _device_node(path) != path:
             continue  # a DEVNAME with "..", or a node udev has not made (yet)
         (own if directory == device_dir else children).append(path)
     return (*own, *sorted(set(children), key=natural_key))
@@ -135,12 +159,11 @@ def _usb_candidates(match: UsbMatch, sysfs_root: str, dev_root: str) -> list[_Ca
         nodes = usb_nodes(device_dir, dev_root)
         if not nodes:
             continue
-        port_name = device_name(port)
         serial_name = device_name(serial or "")
-        candidates.append(_Candidate(
-            name=serial_name if _usable(serial_name) else port_name,
-            fallback=f"{serial_name}-{port_name}" if _usable(serial_name) else port_name,
-            nodes=nodes, sysfs_dir=device_dir))
+        usable = _usable(serial_name)
+        candidates.append(_Candidate(name=serial_name if usable else device_name(port), nodes=nodes,
+                                     sysfs_dir=device_dir, serial=serial_name if usable else "",
+                                     port=device_name(port)))
     return candidates
 
 
@@ -170,34 +193,58 @@ def _node_sysfs_dir(path: str, sysfs_root: str) -> str | None:
     return os.path.realpath(link) if os.path.exists(link) else None
 
 
-def discover(resource: ResourceConfig, sysfs_root: str = "/sys", dev_root: str = "/dev") -> list[FoundDevice]:
-    """The devices of *resource* present now, sorted by name.
+def node_numa(path: str, sysfs_root: str) -> int | None:
+    """The NUMA node of the device node at *path*, through ``/sys/dev/{char,block}/MAJ:MIN``."""
+    sysfs_dir = _node_sysfs_dir(path, sysfs_root)
+    return numa_node(sysfs_dir, sysfs_root) if sysfs_dir else None
 
-    A node is one device's only: a later match that finds a node an earlier
-    one took keeps only its other nodes, and is left out if none remain.
-    """
-    candidates: list[_Candidate] = []
-    for match in resource.matches:
-        if isinstance(match, PathMatch):
-            candidates.extend(_glob_candidates(match))
-        else:
-            candidates.extend(_usb_candidates(match, sysfs_root, os.path.normpath(dev_root)))
-    claimed: set[str] = set()
-    unique: list[_Candidate] = []
-    for candidate in candidates:
-        nodes = tuple(node for node in candidate.nodes if node not in claimed)
-        if nodes:
+
+class DeviceFinder:
+    """Discovery for one resource, remembering which USB serials it has seen shared."""
+
+    def __init__(self, resource: ResourceConfig, sysfs_root: str = "/sys", dev_root: str = "/dev") -> None:
+        self.resource = resource
+        self.sysfs_root = sysfs_root
+        self.dev_root = os.path.normpath(dev_root)
+        self.shared_serials: set[str] = set()
+
+    def _candidates(self) -> list[_Candidate]:
+        candidates: list[_Candidate] = []
+        for match in self.resource.matches:
+            if isinstance(match, PathMatch):
+                candidates.extend(_glob_candidates(match))
+            else:
+                candidates.extend(_usb_candidates(match, self.sysfs_root, self.dev_root))
+        serials = [candidate.serial for candidate in candidates if candidate.serial]
+        self.shared_serials.update(serial for serial in serials if serials.count(serial) > 1)
+        return [candidate.replace(name=f"{candidate.serial}-{candidate.port}")
+                if candidate.serial in self.shared_serials else candidate for candidate in candidates]
+
+    def find(self) -> tuple[list[FoundDevice], list[str]]:
+        """The devices present now, sorted by name, and a line for each match left out.
+
+        A node is one device's only: a later match that finds a node an
+        earlier one took keeps only its other nodes, and is left out if none
+        remain. A name is one device's only: a later device with a name
+        already taken (two globs, one basename) is left out, and said so.
+        """
+        found: list[FoundDevice] = []
+        skipped: list[str] = []
+        claimed: set[str] = set()
+        names: dict[str, str] = {}
+        for candidate in self._candidates():
+            nodes = tuple(node for node in candidate.nodes if node not in claimed)
+            if not nodes:
+                continue
+            if not _usable(candidate.name):
+                skipped.append(f"{nodes[0]}: no usable CDI device name in {candidate.name!r}")
+                continue
+            if candidate.name in names:
+                skipped.append(f"{nodes[0]}: left out, its name {candidate.name!r} is {names[candidate.name]}'s")
+                continue
             claimed.update(nodes)
-            unique.append(candidate.replace(nodes=nodes))
-    names = [candidate.name for candidate in unique]
-    found: list[FoundDevice] = []
-    taken: set[str] = set()
-    for candidate in unique:
-        name = candidate.name if names.count(candidate.name) == 1 and _usable(candidate.name) else candidate.fallback
-        if name in taken:  # only where two fallbacks coincide (/dev/a-b and /dev/a/b)
-            continue
-        taken.add(name)
-        sysfs_dir = candidate.sysfs_dir or _node_sysfs_dir(candidate.nodes[0], sysfs_root)
-        found.append(FoundDevice(name=name, nodes=candidate.nodes,
-                                 numa_node=numa_node(sysfs_dir, sysfs_root) if sysfs_dir else None))
-    return sorted(found, key=lambda device: natural_key(device.name))
+            names[candidate.name] = nodes[0]
+            sysfs_dir = candidate.sysfs_dir or _node_sysfs_dir(nodes[0], self.sysfs_root)
+            found.append(FoundDevice(name=candidate.name, nodes=nodes,
+                                     numa_node=numa_node(sysfs_dir, self.sysfs_root) if sysfs_dir else None))
+        return sorted(found, key=lambda device: natural_key(device.name)), skipped

@@ -18,11 +18,11 @@ second after a uevent (udev has made the node by then), and at least every
 from __future__ import annotations
 
 import os
-import re
 import select
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 
 import grpc
@@ -30,9 +30,17 @@ import grpc
 from cdishim.cdi.cache import load_registry
 from cdishim.cdi.registry import Registry
 from cdishim.cdi.trust import SpecTrust
-from cdishim.ctl.plugin.config import ResourceConfig
-from cdishim.ctl.plugin.devices import UNHEALTHY, PluginDevice, found_devices, kind_devices, with_replicas
-from cdishim.ctl.plugin.discovery import FoundDevice, discover
+from cdishim.ctl.plugin.config import ResourceConfig, socket_file
+from cdishim.ctl.plugin.devices import (
+    HEALTHY,
+    UNHEALTHY,
+    PluginDevice,
+    Remembered,
+    found_devices,
+    kind_devices,
+    with_replicas,
+)
+from cdishim.ctl.plugin.discovery import DeviceFinder
 from cdishim.ctl.plugin.service import DeviceList, DevicePluginService
 from cdishim.ctl.plugin.specfile import GeneratedSpec
 from cdishim.ctl.plugin.uevents import UDEV_SETTLE_S, UeventListener
@@ -51,11 +59,6 @@ def say(message: str) -> None:
     sys.stderr.flush()
 
 
-def socket_name(resource_name: str) -> str:
-    """The plugin's socket file name for *resource_name*."""
-    return "cdishim-" + re.sub(r"[^A-Za-z0-9_.-]", "-", resource_name) + ".sock"
-
-
 def _identity(path: str) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
@@ -69,16 +72,28 @@ class Discovery:
 
     def __init__(self, resource: ResourceConfig, cdi_dir: str, sysfs_root: str) -> None:
         self.resource = resource
-        self.sysfs_root = sysfs_root
+        self.finder = DeviceFinder(resource, sysfs_root)
         self.spec = GeneratedSpec(cdi_dir, resource.kind)
-        self.known: dict[str, FoundDevice] = {}
+        self.remembered: dict[str, Remembered] = {}
         self.latest: list[PluginDevice] = []  # the devices as of the last scan
         self.failing = ""
+        self.skipped: list[str] = []
 
-    def scan(self) -> None:
-        """Find the devices and bring the spec file up to date; all are unhealthy while it cannot be written."""
-        found = discover(self.resource, self.sysfs_root)
-        devices = found_devices(found, self.known)
+    def scan(self, publish: Callable[[list[PluginDevice]], None]) -> None:
+        """Find the devices and bring the spec file up to date; all are unhealthy while it cannot be written.
+
+        Devices that went away are *publish*ed unhealthy before the spec
+        loses them, and new ones are published (by the caller) only after
+        the spec has them: kubelet never allocates a device that is in no spec.
+        """
+        found, skipped = self.finder.find()
+        for line in skipped:
+            if line not in self.skipped:
+                say(f"{self.resource.name}: {line}")
+        self.skipped = skipped
+        devices = found_devices(found, self.remembered, time.monotonic())
+        before = {device.device for device in self.latest if device.health == HEALTHY}
+        publish([device for device in devices if device.health != HEALTHY or device.device in before])
         try:
             self.spec.update(found)
         except (OSError, CdishimError) as err:
@@ -101,11 +116,10 @@ class ResourcePlugin:
 
     def __init__(self, resource: ResourceConfig, strategy: str, socket_dir: str, discovery: Discovery | None) -> None:
         self.resource = resource
-        self.kind = resource.name  # for the log lines
         self.discovery = discovery
         self.devices = DeviceList()
         self.service = DevicePluginService(resource, strategy, self.devices)
-        self.endpoint = socket_name(resource.name)
+        self.endpoint = socket_file(resource.name)
         self.path = os.path.join(socket_dir, self.endpoint)
         self.kubelet = os.path.join(socket_dir, KUBELET_SOCKET)
         self.server: grpc.Server | None = None
@@ -125,7 +139,7 @@ class ResourcePlugin:
         self.server.start()
         self.served = _identity(self.path)
         self.registered_with = None
-        say(f"{self.kind}: serving {self.path}")
+        say(f"{self.resource.name}: serving {self.path}")
 
     def stop_server(self) -> None:
         """Stop serving (streams end) and remove the socket file if it is ours."""
@@ -147,10 +161,10 @@ class ResourcePlugin:
             with grpc.insecure_channel(f"unix://{self.kubelet}") as channel:
                 api_pb2_grpc.RegistrationStub(channel).Register(request, timeout=REGISTER_TIMEOUT_S)
         except grpc.RpcError as err:
-            say(f"{self.kind}: registration with {self.kubelet} failed ({err.code().name}: {err.details()}); will retry")
+            say(f"{self.resource.name}: registration with {self.kubelet} failed ({err.code().name}: {err.details()}); will retry")
             return
         self.registered_with = kubelet
-        say(f"{self.kind}: registered with kubelet as {self.kind}")
+        say(f"{self.resource.name}: registered with kubelet as {self.resource.name}")
 
     def keep_up(self) -> None:
         """Serve again if kubelet wiped our socket; register if not registered with the current kubelet."""
@@ -158,21 +172,31 @@ class ResourcePlugin:
             self.serve()
         self.register()
 
-    def refresh(self, registry: Registry) -> None:
+    def publish(self, devices: list[PluginDevice]) -> None:
+        """Advertise *devices*, each once per replica; the streams re-send if that changed the list."""
+        if self.devices.update(with_replicas(devices, self.resource.replicas)):
+            say(f"{self.resource.name}: {len(devices)} device(s), {len(self.devices.current())} advertised")
+
+    def scan(self) -> None:
+        """Discover the devices and update the spec file (discovering resources only)."""
+        if self.discovery is not None:
+            self.discovery.scan(self.publish)
+
+    def refresh(self, registry: Registry, sysfs_root: str) -> None:
         """Update the advertised list from the registry (a CDI kind) or from the last scan (discovery)."""
         if self.discovery is None:
-            devices = kind_devices(registry, self.resource.kind)
+            self.publish(kind_devices(registry, self.resource.kind, sysfs_root))
         else:
-            devices = self.discovery.latest
-        if self.devices.update(with_replicas(devices, self.resource.replicas)):
-            say(f"{self.kind}: {len(devices)} device(s), {len(self.devices.current())} advertised")
+            self.publish(self.discovery.latest)
 
     def shutdown(self) -> None:
         """End the streams, stop serving, and take a discovered resource's spec file away."""
         self.devices.stop()
-        self.stop_server()
-        if self.discovery is not None:
-            self.discovery.close()
+        try:
+            self.stop_server()
+        finally:
+            if self.discovery is not None:
+                self.discovery.close()
 
 
 def _open_uevents() -> UeventListener | None:
@@ -199,11 +223,10 @@ def run_plugins(resources: tuple[ResourceConfig, ...], spec_dirs: list[str], soc
     try:
         while not stop.is_set():
             for plugin in plugins:
-                if plugin.discovery is not None:
-                    plugin.discovery.scan()
+                plugin.scan()
             registry = load_registry(spec_dirs, "", trust)
             for plugin in plugins:
-                plugin.refresh(registry)
+                plugin.refresh(registry, sysfs_root)
                 plugin.keep_up()
             timeout = interval_s if settle_at is None else max(0.0, min(interval_s, settle_at - time.monotonic()))
             waited_on = [watch.fd, *([uevents] if uevents else []), *([wake_fd] if wake_fd is not None else [])]
@@ -219,4 +242,7 @@ def run_plugins(resources: tuple[ResourceConfig, ...], spec_dirs: list[str], soc
         if uevents is not None:
             uevents.close()
         for plugin in plugins:
-            plugin.shutdown()
+            try:
+                plugin.shutdown()
+            except OSError as err:  # the others still stop and clean up
+                say(f"{plugin.resource.name}: cannot clean up: {err.strerror or err}")

@@ -14,6 +14,7 @@ import os
 from cdishim.cdi.decode import decode_spec
 from cdishim.cdi.spec import parse_spec_document
 from cdishim.cdi.versions import LATEST, minimum_required_version
+from cdishim.ctl.plugin.config import spec_file
 from cdishim.ctl.plugin.discovery import FoundDevice
 from cdishim.ctl.render import render
 from cdishim.errors import SpecError
@@ -22,9 +23,6 @@ from cdishim.fsutil import replace_file
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-SPEC_PREFIX = "cdishim-plugin_"
-
 
 def spec_document(kind: str, devices: list[FoundDevice]) -> dict[str, Any]:
     """The spec for *devices* of *kind*: a device node entry per host node, with the lowest ``cdiVersion`` it needs."""
@@ -43,7 +41,7 @@ class GeneratedSpec:
 
     def __init__(self, cdi_dir: str, kind: str) -> None:
         self.kind = kind
-        self.path = os.path.join(cdi_dir, SPEC_PREFIX + kind.replace("/", "_") + ".json")
+        self.path = os.path.join(cdi_dir, spec_file(kind))
         self.written: bytes | None = None
 
     def update(self, devices: list[FoundDevice]) -> bool:
@@ -63,7 +61,7 @@ class GeneratedSpec:
         return True
 
     def remove(self) -> bool:
-        """Remove the file if it is there; True if it was."""
+        """Remove the file if it is there; True if it was. `OSError` if it is there and cannot be removed."""
         self.written = None
         try:
             os.unlink(self.path)

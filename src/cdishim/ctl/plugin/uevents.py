@@ -6,10 +6,10 @@ a plain ``socket`` rather than pyroute2's uevent socket: no decoding is needed,
 and the plugin stays free of a 120 ms import and a library to keep current.
 
 The kernel sends a uevent before udev has made the device node, so a caller
-should scan again a little later (`UDEV_SETTLE_S`). The kernel delivers
-uevents to the host's network namespace only: in a pod the plugin needs
-``hostNetwork: true``, and where the socket cannot be opened the plugin falls
-back to polling.
+should scan again a little later (`UDEV_SETTLE_S`). Uevents of devices such
+as USB and tty reach every network namespace owned by the initial user
+namespace, so an ordinary pod gets them; a pod in a user namespace does not,
+and where the socket cannot be opened the plugin falls back to polling.
 """
 
 from __future__ import annotations
