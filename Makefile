@@ -4,7 +4,7 @@ PYTHON ?= /usr/bin/python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: all deps deps-base install-dev demo test test-unit test-integration test-matrix test-deb deb install uninstall bench proto lint clean
+.PHONY: all deps deps-base install-dev demo test test-unit test-integration test-matrix test-deb deb image install uninstall bench proto lint clean
 
 all: install-dev
 
@@ -44,6 +44,11 @@ test-matrix: deps
 # build/deb/cdishim_<version>_<arch>.deb with dh-python (packaging/deb/).
 deb:
 	sh packaging/deb/build.sh
+
+# build/image/cdishim-<version>.tar: a docker-archive of cdishim:<version>, bootstrapped
+# offline from Debian packages with mmdebstrap (no base image), the .deb above in it.
+image: deb
+	sh scripts/build-image.sh
 
 # Build the .deb, install it, run the demo through /usr/bin/cdishim, purge it.
 test-deb: deps

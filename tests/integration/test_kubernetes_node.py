@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -56,15 +56,20 @@ def work():
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def containerd_config(work: Path) -> Path:
-    """`containerd config default` moved under *work*, sandbox image ours, then cdishim-ctl configure."""
+def base_containerd_config(work: Path) -> str:
+    """`containerd config default` moved under *work*, with our offline sandbox image."""
     text = (private_containerd_config(work)
             .replace('sandbox_image = "registry.k8s.io/pause:3.6"', f'sandbox_image = "{PAUSE}"')
             # root here lacks CAP_SYS_RESOURCE: the sandbox's oom_score_adj may not go below containerd's
             .replace("restrict_oom_score_adj = false", "restrict_oom_score_adj = true"))
     assert f'sandbox_image = "{PAUSE}"' in text and "restrict_oom_score_adj = true" in text
+    return text
+
+
+def containerd_config(work: Path) -> Path:
+    """`base_containerd_config`, then cdishim-ctl configure."""
     config = work / "config.toml"
-    config.write_text(text)
+    config.write_text(base_containerd_config(work))
     subprocess.run([str(BIN / "cdishim-ctl"), "configure", "--engine", "containerd", "--config", str(config),
                     "--runtime-path", str(BIN / "cdishim")], check=True, capture_output=True)
     return config
@@ -136,18 +141,20 @@ class Container(Record):
     annotations: dict[str, str]
 
 
-def run_pod(work: Path, spec_dirs: list[Path], containers: list[Container]) -> dict[str, list[str]]:
+def run_pod(work: Path, spec_dirs: list[Path], containers: list[Container], config: Path | None = None,
+            wrapper: Sequence[str] = ()) -> dict[str, list[str]]:
     """Run one host-network pod of *containers* under containerd 1.6 with cdishim; each one's log lines.
 
-    Each container must exit 0. containerd runs with the config that
-    `cdishim-ctl configure` made, and cdishim reads *spec_dirs*.
+    Each container must exit 0. containerd runs with *config* (default: the
+    one `cdishim-ctl configure` made), started through *wrapper* if given,
+    and cdishim reads *spec_dirs*.
     """
-    config = containerd_config(work)
+    config = config or containerd_config(work)
     socket = work / "containerd.sock"
     env = {**os.environ, "CDI_SPEC_DIRS": ":".join(map(str, spec_dirs)), "CDISHIM_CONFIG": str(work / "absent.toml"),
            "CDISHIM_CACHE_DIR": str(work / "cache")}
     env.pop("CDISHIM_HANDED_OVER_TO", None)
-    for _ in running(["containerd", "--config", str(config)], socket, work / "containerd.log", env=env):
+    for _ in running([*wrapper, "containerd", "--config", str(config)], socket, work / "containerd.log", env=env):
         import_images(work, socket)
         with grpc.insecure_channel(f"unix://{socket}") as channel:
             runtime = cri_grpc.RuntimeServiceStub(channel)

@@ -17,8 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cdishim-ctl {__version__}")
     subparsers = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
     from cdishim.ctl import configure, device_plugin, doctor, generate, inject, listing, validate
+    from cdishim.ctl.node import command as node
 
-    for module in (listing, inject, validate, generate, configure, doctor, device_plugin):
+    for module in (listing, inject, validate, generate, configure, doctor, device_plugin, node):
         module.register(subparsers)
     return parser
 

@@ -51,6 +51,25 @@ def default_hook_program(cdishim_path: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(cdishim_path)), HOOK_PROGRAM_NAME)
 
 
+def through_current_link(launcher: str) -> str:
+    """*launcher* named through the ``current`` link of its tree, when a node-installed tree has one.
+
+    ``cdishim-ctl node install`` puts each version in ``<prefix>/<version>-<digest>``
+    and points ``<prefix>/current`` at it; the launcher knows itself by its
+    real path. Hooks run long after create (poststop at the end of the
+    container), so they must name ``current``, which outlives an upgrade
+    and the removal of the old tree.
+    """
+    tree = os.path.dirname(os.path.dirname(launcher))
+    current = os.path.join(os.path.dirname(tree), "current")
+    try:
+        if os.readlink(current) == os.path.basename(tree):
+            return os.path.join(current, os.path.relpath(launcher, tree))
+    except OSError:
+        pass  # no such link: an ordinary installation
+    return launcher
+
+
 def hook_entry_path(program: str, launcher: str) -> str:
     """What hook entries run for *program*, the cdishim-hook beside *launcher*.
 
@@ -115,8 +134,9 @@ def plan_hooks(edits: ContainerEdits, settings: Settings, facts: RuntimeFacts) -
     if settings.hook_program:
         program = entry_path = settings.hook_program
     else:
-        program = default_hook_program(facts.cdishim_program)
-        entry_path = hook_entry_path(program, facts.cdishim_program)
+        launcher = through_current_link(facts.cdishim_program)
+        program = default_hook_program(launcher)
+        entry_path = hook_entry_path(program, launcher)
     hooks = edits.hooks
     if settings.wrap_hooks and hooks:
         stages: dict[str, list[Hook]] = {}

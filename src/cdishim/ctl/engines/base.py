@@ -24,8 +24,10 @@ class Engine(Record):
     """One container engine: where its config lives and how to register cdishim in it.
 
     `register` returns the new text of the config file (the same text when
-    cdishim is already registered as asked); `registered_runtimes` returns
-    runtime name -> program path for every runtime the file declares.
+    cdishim is already registered as asked); `unregister` returns it without
+    the runtime entry (and without a default that named it); and
+    `registered_runtimes` returns runtime name -> program path for every
+    runtime the file declares.
     """
 
     name: str
@@ -33,4 +35,5 @@ class Engine(Record):
     programs: tuple[str, ...]  # any of these in PATH means the engine is installed
     restart_hint: str
     register: Callable[[str, str, Registration], str]  # (text, path, registration) -> text
+    unregister: Callable[[str, str, str], str]  # (text, path, runtime name) -> text
     registered_runtimes: Callable[[str, str], dict[str, str]]  # (text, path) -> {name: program}

@@ -67,6 +67,16 @@ def register(text: str, path: str, registration: Registration) -> str:
     return edit.render()
 
 
+def unregister(text: str, path: str, runtime_name: str) -> str:
+    """Remove the runtime entry; a default runtime that named it goes back to containerd's own, ``runc``."""
+    edit = TomlEdit(text, path)
+    base = cri_table(edit.data, path)
+    edit.remove((*base, "runtimes"), runtime_name)
+    if edit.get(base, "default_runtime_name") == runtime_name:
+        edit.set(base, "default_runtime_name", "runc")
+    return edit.render()
+
+
 def registered_runtimes(text: str, path: str) -> dict[str, str]:
     """Runtime name -> ``options.BinaryName`` (``runc`` from PATH when unset)."""
     data = parse_toml(text, path)
@@ -85,5 +95,6 @@ ENGINE = Engine(
     restart_hint="restart containerd (systemctl restart containerd); Kubernetes pods pick the runtime "
                  "with a RuntimeClass whose handler is {name}",
     register=register,
+    unregister=unregister,
     registered_runtimes=registered_runtimes,
 )

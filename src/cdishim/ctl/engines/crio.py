@@ -23,6 +23,15 @@ def register(text: str, path: str, registration: Registration) -> str:
     return edit.render()
 
 
+def unregister(text: str, path: str, runtime_name: str) -> str:
+    """Remove the runtime handler; a default runtime that named it goes back to CRI-O's own."""
+    edit = TomlEdit(text, path)
+    edit.remove(("crio", "runtime", "runtimes"), runtime_name)
+    if edit.get(("crio", "runtime"), "default_runtime") == runtime_name:
+        edit.remove(("crio", "runtime"), "default_runtime")
+    return edit.render()
+
+
 def registered_runtimes(text: str, path: str) -> dict[str, str]:
     """Runtime handler name -> ``runtime_path``."""
     runtimes = lookup(parse_toml(text, path), ("crio", "runtime", "runtimes")) or {}
@@ -36,5 +45,6 @@ ENGINE = Engine(
     restart_hint="restart CRI-O (systemctl restart crio); Kubernetes pods pick the runtime "
                  "with a RuntimeClass whose handler is {name}",
     register=register,
+    unregister=unregister,
     registered_runtimes=registered_runtimes,
 )

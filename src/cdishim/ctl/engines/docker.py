@@ -48,6 +48,22 @@ def register(text: str, path: str, registration: Registration) -> str:
     return json.dumps(data, indent=_indent(text), ensure_ascii=False) + "\n"
 
 
+def unregister(text: str, path: str, runtime_name: str) -> str:
+    """Remove ``runtimes.<name>`` (and ``runtimes`` if that empties it); a ``default-runtime`` naming it goes too."""
+    data = _load(text, path)
+    original = json.loads(json.dumps(data))
+    runtimes = data.get("runtimes")
+    if isinstance(runtimes, dict) and runtime_name in runtimes:
+        del runtimes[runtime_name]
+        if not runtimes:
+            del data["runtimes"]
+    if data.get("default-runtime") == runtime_name:
+        del data["default-runtime"]
+    if data == original:
+        return text
+    return json.dumps(data, indent=_indent(text), ensure_ascii=False) + "\n"
+
+
 def registered_runtimes(text: str, path: str) -> dict[str, str]:
     """Runtime name -> program path for each entry of ``runtimes``."""
     runtimes = _load(text, path).get("runtimes") or {}
@@ -60,5 +76,6 @@ ENGINE = Engine(
     programs=("dockerd",),
     restart_hint="restart dockerd (systemctl restart docker); then: docker run --runtime {name} ...",
     register=register,
+    unregister=unregister,
     registered_runtimes=registered_runtimes,
 )

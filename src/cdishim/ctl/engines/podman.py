@@ -18,6 +18,15 @@ def register(text: str, path: str, registration: Registration) -> str:
     return edit.render()
 
 
+def unregister(text: str, path: str, runtime_name: str) -> str:
+    """Remove ``engine.runtimes.<name>``; an ``engine.runtime`` that named it goes back to podman's default."""
+    edit = TomlEdit(text, path)
+    edit.remove(("engine", "runtimes"), runtime_name)
+    if edit.get(("engine",), "runtime") == runtime_name:
+        edit.remove(("engine",), "runtime")
+    return edit.render()
+
+
 def registered_runtimes(text: str, path: str) -> dict[str, str]:
     """Runtime name -> first program path of each ``engine.runtimes`` entry."""
     runtimes = lookup(parse_toml(text, path), ("engine", "runtimes")) or {}
@@ -30,5 +39,6 @@ ENGINE = Engine(
     programs=("podman",),
     restart_hint="podman reads containers.conf on every command: podman run --runtime {name} ...",
     register=register,
+    unregister=unregister,
     registered_runtimes=registered_runtimes,
 )

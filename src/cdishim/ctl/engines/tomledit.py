@@ -57,6 +57,7 @@ class TomlEdit:
         self._doc = tomlkit.parse(text)
         self._expected = copy.deepcopy(self.data)
         self._appended: dict[tuple[str, ...], dict[str, Any]] = {}
+        self._removed = False
 
     def get(self, table: Sequence[str], key: str) -> Any:
         """The current value of *key* in *table* (changes included), or ``None``."""
@@ -76,8 +77,28 @@ class TomlEdit:
         else:
             self._appended.setdefault(tuple(table), {})[key] = value
 
+    def remove(self, table: Sequence[str], key: str) -> None:
+        """Remove *key* (a value or a whole table) from *table*; nothing changes if it is not there.
+
+        Tables that this leaves empty are removed too, so that removing what
+        `set` added to a file gives the file back.
+        """
+        parent = lookup(self._expected, table)
+        if not isinstance(parent, dict) or key not in parent:
+            return
+        path = (*table, key)
+        while len(path) > 1 and len(lookup(self._expected, path[:-1])) == 1:
+            path = path[:-1]  # the table holds nothing else: it goes too
+        del lookup(self._expected, path[:-1])[path[-1]]
+        node: Any = self._doc
+        for part in path[:-1]:
+            node = node[part]
+        del node[path[-1]]
+        self._removed = True
+
     def _defined_table(self, table: Sequence[str]) -> Any:
         """The tomlkit table at *table* if the file defines it with a header of its own."""
+        from tomlkit.container import OutOfOrderTableProxy
         from tomlkit.items import Table
 
         node: Any = self._doc
@@ -86,6 +107,8 @@ class TomlEdit:
                 return None
             node = node[part]
         if isinstance(node, Table) and not node.is_super_table():
+            return node
+        if isinstance(node, OutOfOrderTableProxy):  # a table whose sub-tables come later in the file
             return node
         return None
 
@@ -96,6 +119,8 @@ class TomlEdit:
         import tomlkit
 
         text = tomlkit.dumps(self._doc)
+        if self._removed and text.strip():  # a removed table leaves its blank line behind at the end
+            text = text.rstrip("\n") + "\n"
         for table, values in self._appended.items():
             text = text.rstrip("\n") + "\n\n" if text.strip() else ""
             text += f"[{format_key(table)}]\n"

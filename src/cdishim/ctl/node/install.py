@@ -1,0 +1,234 @@
+"""Install cdishim on a host from a container, and take it away again.
+
+Install, in an order where a kill at any point leaves the previous version
+working and never leaves an engine pointing at a program that is not there:
+
+1. read and parse the engine's config, and check that every host path to
+   be written is writable; any problem is one line and changes nothing;
+2. the tree goes to ``<prefix>/<version>-<digest>`` (built beside it under a
+   temporary name, then renamed), unless that exact tree is there already;
+3. ``<prefix>/current`` is switched to it with a rename: a container started
+   meanwhile runs the old tree or the new one, never half of one; then the
+   trees no longer pointed to are removed;
+4. the engine config gets the runtime entry (``<prefix>/current/bin/cdishim``,
+   the code of ``cdishim-ctl configure``), ``/etc/cdishim/config.toml`` is
+   written if absent, the hooks.d files are put where podman and CRI-O look;
+5. the engine is restarted only if its config changed, and only if asked;
+6. the readiness file says which tree is installed.
+
+A second install with nothing new writes no file and restarts nothing.
+Uninstall takes the runtime entry out of the engine config first, then
+removes the hooks.d files, the readiness file and the trees; it keeps
+``/etc/cdishim/config.toml`` (the operator's settings), as dpkg keeps conffiles.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from cdishim.ctl.engines import ENGINES, Engine, Registration
+from cdishim.ctl.filewrite import write_file
+from cdishim.ctl.node.hookfiles import HOOKS_DIR, hook_files
+from cdishim.ctl.node.hostroot import HostRoot
+from cdishim.ctl.node.restart import restart_engine
+from cdishim.ctl.node.tree import TREE_NAME, TreeSource, write_tree
+from cdishim.errors import CdishimError, UsageError, quote
+from cdishim.record import Record
+
+DEFAULT_PREFIX = "/opt/cdishim"
+RUNTIME_NAME = "cdishim"
+READY_FILE = "/run/cdishim/installed"
+CONFIG_FILE = "/etc/cdishim/config.toml"
+DEFAULT_CONFIG = b"""\
+# cdishim's settings (TOML). Every setting has a default, and this file sets
+# none; see the cdishim(1) man page or the README for the keys.
+# Written by `cdishim-ctl node install` because there was no such file; later
+# installs and `cdishim-ctl node uninstall` leave it as it is.
+"""
+#: engines in the order `--engine auto` looks for them, and the host files that tell one is there
+ENGINE_MARKERS: dict[str, tuple[str, ...]] = {
+    "containerd": ("/etc/containerd/config.toml",),
+    "crio": ("/etc/crio/crio.conf", "/etc/crio/crio.conf.d"),
+    "docker": ("/etc/docker/daemon.json",),
+    "podman": ("/etc/containers/containers.conf",),
+}
+RESTART_POLICIES = ("none", "systemd")
+_PARTIAL = ".partial-"
+
+
+class NodeOptions(Record):
+    """What ``cdishim-ctl node install|uninstall`` was asked to do."""
+
+    host_root: str
+    prefix: str = DEFAULT_PREFIX
+    engine: str = "auto"
+    restart: str = "none"
+    set_default: bool = False
+
+
+def _prefix(options: NodeOptions) -> str:
+    prefix = os.path.normpath(options.prefix)
+    if not os.path.isabs(prefix) or prefix == "/":
+        raise UsageError(f"--prefix {quote(options.prefix)}: must be an absolute path below /")
+    return prefix
+
+
+def detect_engine(host: HostRoot, requested: str) -> Engine:
+    """The engine to register with: the one asked for, or the first whose config the host has."""
+    if requested != "auto" and requested not in ENGINES:
+        raise UsageError(f"--engine {quote(requested)}: unknown engine (known: auto, {', '.join(sorted(ENGINES))})")
+    names = ENGINE_MARKERS if requested == "auto" else (requested,)
+    for name in names:
+        if any(host.exists(marker) for marker in ENGINE_MARKERS[name]):
+            return ENGINES[name]
+    looked = ", ".join(marker for name in names for marker in ENGINE_MARKERS[name])
+    raise UsageError(f"no engine config found on the host (looked for {looked})")
+
+
+def _config_text(host: HostRoot, path: str) -> str:
+    data = host.read(path)
+    return data.decode("utf-8", "replace") if data is not None else ""
+
+
+class Change(Record):
+    """An engine config file to rewrite: its host path, its text now, and the new text."""
+
+    engine: Engine
+    path: str
+    old: str
+    new: str
+
+
+def _write_engine_config(host: HostRoot, change: Change) -> str:
+    path = host.path(change.path)
+    current = change.old.encode() if host.read(change.path) is not None else None
+    if not change.new.strip() and change.engine.name == "crio":  # our own drop-in, now empty
+        os.unlink(path)
+        return f"removed {change.path}"
+    backup = write_file(path, current, change.new.encode(), backup=current is not None)
+    return f"wrote {change.path}" + (f" (backup: {os.path.basename(backup)})" if backup else "")
+
+
+def _restart(host: HostRoot, options: NodeOptions, engine: Engine) -> str:
+    if options.restart == "systemd":
+        return restart_engine(host, engine.name)
+    return f"restart {engine.name} for the change to take effect (--restart systemd does it)"
+
+
+def _switch_current(host: HostRoot, prefix: str, name: str) -> bool:
+    link = host.path(f"{prefix}/current")
+    try:
+        if os.readlink(link) == name:
+            return False
+    except (FileNotFoundError, OSError):
+        pass
+    temporary = f"{link}{_PARTIAL}{os.getpid()}"
+    if os.path.lexists(temporary):
+        os.unlink(temporary)
+    os.symlink(name, temporary)
+    os.rename(temporary, link)  # atomic: `current` names the old tree or the new one
+    return True
+
+
+def _remove_other_trees(directory: str, keep: str | None) -> list[str]:
+    removed = []
+    for entry in sorted(os.listdir(directory)):
+        path = os.path.join(directory, entry)
+        stale = _PARTIAL in entry or (TREE_NAME.match(entry) and entry != keep and not os.path.islink(path))
+        if stale:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+            if _PARTIAL not in entry:
+                removed.append(entry)
+    return removed
+
+
+def install(options: NodeOptions, launcher: str) -> list[str]:
+    """Install and register cdishim on the host; the lines to say (one saying so when nothing changed)."""
+    host = HostRoot(options.host_root)
+    prefix = _prefix(options)
+    if options.restart not in RESTART_POLICIES:
+        raise UsageError(f"--restart {quote(options.restart)}: must be one of {', '.join(RESTART_POLICIES)}")
+    engine = detect_engine(host, options.engine)
+    config_path = engine.default_config
+    old = _config_text(host, config_path)
+    registration = Registration(runtime_name=RUNTIME_NAME, runtime_path=f"{prefix}/current/bin/cdishim",
+                                set_default=options.set_default)
+    change = Change(engine=engine, path=config_path, old=old, new=engine.register(old, config_path, registration))
+    source = TreeSource(launcher)
+    name = source.name(prefix)
+    hooks = hook_files(f"{prefix}/current/bin/cdishim-hook")
+    for path in (f"{prefix}/{name}", config_path, CONFIG_FILE, HOOKS_DIR, READY_FILE):
+        host.check_writable(path)
+
+    said = []
+    tree = host.path(f"{prefix}/{name}", create_parents=True)
+    if not os.path.isdir(tree):
+        partial = f"{tree}{_PARTIAL}{os.getpid()}"
+        write_tree(source, partial, f"{prefix}/{name}")
+        os.rename(partial, tree)
+        said.append(f"installed {prefix}/{name}")
+    if _switch_current(host, prefix, name):
+        said.append(f"{prefix}/current -> {name}")
+    said += [f"removed {prefix}/{old_tree}" for old_tree in _remove_other_trees(os.path.dirname(tree), name)]
+    if change.new != change.old:
+        said.append(_write_engine_config(host, change))
+    if not host.exists(CONFIG_FILE) and host.write(CONFIG_FILE, DEFAULT_CONFIG):
+        said.append(f"wrote {CONFIG_FILE}")
+    said += [f"wrote {HOOKS_DIR}/{file}" for file, data in hooks.items() if host.write(f"{HOOKS_DIR}/{file}", data)]
+    if change.new != change.old:
+        said.append(_restart(host, options, engine))
+    ready = host.write(READY_FILE, f"{name}\n".encode())
+    if not said:
+        return [f"nothing to do: {prefix}/{name} is installed and registered with {engine.name}"]
+    return [*said, f"wrote {READY_FILE}" if ready else f"{READY_FILE} already says {name}"]
+
+
+def _registrations(host: HostRoot, options: NodeOptions, prefix: str) -> list[Change]:
+    """Every engine config that runs a program of the tree, and its text without those entries."""
+    if options.engine != "auto" and options.engine not in ENGINES:
+        raise UsageError(f"--engine {quote(options.engine)}: unknown engine (known: auto, {', '.join(sorted(ENGINES))})")
+    changes = []
+    for engine in ENGINES.values():
+        if options.engine not in ("auto", engine.name) or host.read(engine.default_config) is None:
+            continue
+        old = _config_text(host, engine.default_config)
+        new = old
+        for runtime, program in engine.registered_runtimes(old, engine.default_config).items():
+            if program.startswith(prefix + "/"):
+                new = engine.unregister(new, engine.default_config, runtime)
+        if new != old:
+            changes.append(Change(engine=engine, path=engine.default_config, old=old, new=new))
+    return changes
+
+
+def uninstall(options: NodeOptions) -> list[str]:
+    """Unregister cdishim from the host's engines, then remove what install put there; the lines to say."""
+    host = HostRoot(options.host_root)
+    prefix = _prefix(options)
+    if options.restart not in RESTART_POLICIES:
+        raise UsageError(f"--restart {quote(options.restart)}: must be one of {', '.join(RESTART_POLICIES)}")
+    changes = _registrations(host, options, prefix)
+    hooks = hook_files(f"{prefix}/current/bin/cdishim-hook")
+    for path in (prefix, HOOKS_DIR, READY_FILE, *(change.path for change in changes)):
+        host.check_writable(path)
+
+    said = [_write_engine_config(host, change) for change in changes]
+    said += [_restart(host, options, change.engine) for change in changes]
+    said += [f"removed {HOOKS_DIR}/{file}" for file, data in hooks.items()
+             if host.read(f"{HOOKS_DIR}/{file}") == data and host.remove(f"{HOOKS_DIR}/{file}")]
+    if host.remove(READY_FILE):
+        said.append(f"removed {READY_FILE}")
+    if host.exists(prefix):
+        directory = host.path(prefix)
+        if host.remove(f"{prefix}/current"):
+            said.append(f"removed {prefix}/current")
+        said += [f"removed {prefix}/{tree}" for tree in _remove_other_trees(directory, None)]
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass  # something else lives there: not ours to remove
+    return said or [f"nothing to do: cdishim is not installed under {prefix}"]

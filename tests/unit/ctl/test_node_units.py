@@ -1,0 +1,58 @@
+"""The node installer's pieces that need no host: engine unregister, hooks.d files, names through `current`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cdishim.ctl.engines import ENGINES, Registration
+from cdishim.ctl.node.hookfiles import hook_files
+from cdishim.injection.hookplan import through_current_link
+
+REPO = Path(__file__).resolve().parents[3]
+CONTAINERD_V2 = """version = 2
+# kept
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  default_runtime_name = "runc"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      SystemdCgroup = true
+"""
+SAMPLES = {
+    "containerd": CONTAINERD_V2,
+    "docker": '{\n  "log-level": "info",\n  "runtimes": {\n    "nvidia": {\n      "path": "/usr/bin/nvidia"\n    }\n  }\n}\n',
+    "podman": '[engine]\n# the cgroup manager\ncgroup_manager = "cgroupfs"\n',
+    "crio": "",
+}
+
+
+@pytest.mark.parametrize("engine", sorted(SAMPLES))
+@pytest.mark.parametrize("set_default", [False, True])
+def test_unregister_gives_back_the_file_register_was_given(engine, set_default):
+    before = SAMPLES[engine]
+    registration = Registration(runtime_path="/opt/cdishim/current/bin/cdishim", set_default=set_default)
+    registered = ENGINES[engine].register(before, "config", registration)
+    assert registered != before
+    assert ENGINES[engine].unregister(registered, "config", "cdishim") == before
+    assert ENGINES[engine].unregister(before, "config", "cdishim") == before  # nothing to remove: unchanged
+
+
+def test_hooks_d_files_in_the_source_tree_are_the_installers_for_usr_bin():
+    for name, data in hook_files("/usr/bin/cdishim-hook").items():
+        assert (REPO / "hooks/oci/hooks.d" / name).read_bytes() == data
+
+
+def test_a_launcher_in_a_node_installed_tree_is_named_through_current(tmp_path):
+    tree = tmp_path / "opt/cdishim/0.1.0-0123456789ab"
+    (tree / "bin").mkdir(parents=True)
+    launcher = str(tree / "bin/cdishim")
+    assert through_current_link(launcher) == launcher  # no `current` yet
+    os.symlink("0.0.9-ba9876543210", tmp_path / "opt/cdishim/current")
+    assert through_current_link(launcher) == launcher  # `current` is another tree
+    os.unlink(tmp_path / "opt/cdishim/current")
+    os.symlink(tree.name, tmp_path / "opt/cdishim/current")
+    assert through_current_link(launcher) == str(tmp_path / "opt/cdishim/current/bin/cdishim")
+    assert through_current_link("/usr/bin/cdishim") == "/usr/bin/cdishim"
