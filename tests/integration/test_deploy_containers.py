@@ -44,6 +44,7 @@ def docker_args(pod: dict, container: dict, host: Path, env: dict[str, str] | No
         args += ["--pid", "host"]
     security = container.get("securityContext", {})
     assert not security.get("privileged")  # this machine's root cannot grant every capability
+    # seLinuxOptions and the AppArmor annotation: this machine has neither SELinux nor AppArmor
     args += [f"--cap-add={capability}" for capability in security.get("capabilities", {}).get("add", [])]
     args += [f"--cap-drop={capability}" for capability in security.get("capabilities", {}).get("drop", [])]
     if security.get("allowPrivilegeEscalation") is False:
@@ -118,9 +119,11 @@ def test_the_installer_pod_installs_then_a_second_run_writes_nothing_and_the_uni
 
     uninstaller = pod_spec("uninstall/node-uninstaller.yaml")
     [container] = uninstaller["containers"]
+    first = run_until(docker, docker_args(uninstaller, container, host, {"CDISHIM_RESTART": "none"}),
+                      lambda log: "stays until then" in log)
+    assert config.read_bytes() == before and "restart containerd for the change to take effect" in first
     run_until(docker, docker_args(uninstaller, container, host, {"CDISHIM_RESTART": "none"}),
-              lambda log: not ready.exists() and not (host / "opt/cdishim").exists())
-    assert config.read_bytes() == before
+              lambda log: not ready.exists() and not (host / "opt/cdishim").exists())  # once restarted: the rest
 
 
 def test_the_device_plugin_pod_waits_for_the_runtime_then_registers(docker, host, spec_dir):

@@ -63,11 +63,10 @@ def through_current_link(launcher: str) -> str:
     tree = os.path.dirname(os.path.dirname(launcher))
     current = os.path.join(os.path.dirname(tree), "current")
     try:
-        if os.readlink(current) == os.path.basename(tree):
-            return os.path.join(current, os.path.relpath(launcher, tree))
+        os.readlink(current)  # whichever tree it names now: its hook programs take the same arguments
     except OSError:
-        pass  # no such link: an ordinary installation
-    return launcher
+        return launcher  # no such link: an ordinary installation
+    return os.path.join(current, os.path.relpath(launcher, tree))
 
 
 def hook_entry_path(program: str, launcher: str) -> str:

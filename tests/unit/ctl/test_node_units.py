@@ -50,9 +50,9 @@ def test_a_launcher_in_a_node_installed_tree_is_named_through_current(tmp_path):
     (tree / "bin").mkdir(parents=True)
     launcher = str(tree / "bin/cdishim")
     assert through_current_link(launcher) == launcher  # no `current` yet
-    os.symlink("0.0.9-ba9876543210", tmp_path / "opt/cdishim/current")
-    assert through_current_link(launcher) == launcher  # `current` is another tree
-    os.unlink(tmp_path / "opt/cdishim/current")
     os.symlink(tree.name, tmp_path / "opt/cdishim/current")
+    assert through_current_link(launcher) == str(tmp_path / "opt/cdishim/current/bin/cdishim")
+    os.unlink(tmp_path / "opt/cdishim/current")
+    os.symlink("0.2.0-ba9876543210", tmp_path / "opt/cdishim/current")  # switched during the create
     assert through_current_link(launcher) == str(tmp_path / "opt/cdishim/current/bin/cdishim")
     assert through_current_link("/usr/bin/cdishim") == "/usr/bin/cdishim"

@@ -24,25 +24,35 @@ class HostRoot:
             raise UsageError(f"--host-root {quote(directory)}: not a directory")
         self.directory = os.path.abspath(directory)
 
-    def path(self, host_path: str, create_parents: bool = False) -> str:
-        """Where *host_path* (absolute, as the host sees it) is from here; its parents made if asked."""
-        parent, name = os.path.split(os.path.normpath(host_path))
+    def path(self, host_path: str, create_parents: bool = False, follow_last: bool = True) -> str:
+        """Where *host_path* (absolute, as the host sees it) is from here; its parents made if asked.
+
+        A final symlink is followed inside the host root too (unless
+        *follow_last* is false), so that a config file that links elsewhere
+        is read and replaced at its target.
+        """
         root_fd = inroot.open_root(self.directory)
         try:
-            fd = inroot.resolve(root_fd, parent, create_dirs=create_parents)
+            try:
+                fd = inroot.resolve(root_fd, host_path, follow_last=follow_last)
+                name = ""
+            except CdishimError:  # not there (yet): its parent, then the name
+                parent, name = os.path.split(os.path.normpath(host_path))
+                fd = inroot.resolve(root_fd, parent, create_dirs=create_parents)
         except CdishimError as err:
             raise CdishimError(f"host path {quote(host_path)}: {str(err).split(': ', 1)[-1]}") from None
         finally:
             os.close(root_fd)
         try:
-            return os.path.join(os.readlink(f"/proc/self/fd/{fd}"), name)
+            resolved = os.readlink(f"/proc/self/fd/{fd}")
         finally:
             os.close(fd)
+        return os.path.join(resolved, name) if name else resolved
 
     def exists(self, host_path: str) -> bool:
         """Whether *host_path* exists on the host (a dangling symlink counts)."""
         try:
-            return os.path.lexists(self.path(host_path))
+            return os.path.lexists(self.path(host_path, follow_last=False))
         except CdishimError:
             return False
 
@@ -64,15 +74,21 @@ class HostRoot:
         return True
 
     def remove(self, host_path: str) -> bool:
-        """Remove the host file if it is there; True if it was."""
+        """Remove the host file (a symlink itself, not its target) if it is there; True if it was."""
         try:
-            os.unlink(self.path(host_path))
+            os.unlink(self.path(host_path, follow_last=False))
         except (FileNotFoundError, CdishimError):
             return False
         return True
 
     def check_writable(self, host_path: str) -> None:
-        """`UsageError` unless *host_path* could be created or replaced (its nearest existing ancestor is writable)."""
+        """`UsageError` unless *host_path* could be created or replaced.
+
+        Its nearest existing ancestor must be writable, and must not be the
+        host root itself: in the installer pod only some host directories are
+        mounted under it, and a directory made beside them would be in the
+        pod, not on the host.
+        """
         candidate = os.path.normpath(host_path)
         while True:
             try:
@@ -80,6 +96,9 @@ class HostRoot:
             except CdishimError:
                 here = None
             if here is not None and os.path.lexists(here):
+                if candidate == "/":
+                    raise UsageError(f"host path {quote(host_path)}: no part of it is under --host-root "
+                                     f"{quote(self.directory)} (is its top directory mounted there?)")
                 target = here if os.path.isdir(here) else os.path.dirname(here)
                 if not os.access(target, os.W_OK) or _read_only_mount(target):
                     raise UsageError(f"host path {quote(host_path)}: {quote(candidate)} is read-only")

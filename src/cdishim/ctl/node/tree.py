@@ -8,7 +8,7 @@ needs nothing but a kernel:
     <tree>/bin/cdishim-hook, cdishim-ctl, cdishim-injector   scripts run by bin/python3
     <tree>/bin/python3          the interpreter, its ELF interpreter set to <tree>/lib/ld-*.so
     <tree>/lib/                 ld.so, libc and every other shared library, found by the
-                                interpreter's DT_RPATH $ORIGIN/../lib before any of the host's
+                                interpreter's DT_RPATH <tree>/lib before any of the host's
     <tree>/lib/python3.X/       the standard library (tests, tkinter, idle and the like left out)
     <tree>/lib/python3/dist-packages/   cdishim and the packages it needs
 
@@ -54,6 +54,7 @@ _LEFT_OUT_EXTENSIONS = re.compile(
     r"^(_tkinter|_test\w*|_ctypes_test|xxlimited\w*|_xxtestfuzz|xxsubtype|_dbm|_gdbm|_curses\w*|readline"
     r"|_sqlite3|nis)\.")
 SITE_DIR = "lib/python3/dist-packages"
+DLOPENED_BY_LIBC = ("libgcc_s.so.1",)  # glibc's unwinder for thread exit and cancellation
 TREE_NAME = re.compile(r"^[0-9][0-9A-Za-z.+~-]*-[0-9a-f]{12}$")
 ELF_MAGIC = b"\x7fELF"
 
@@ -175,6 +176,10 @@ class TreeSource:
         elf = [entry.source for entry in files if entry.source.endswith(".so") or _is_elf(entry.source)]
         libraries = shared_libraries(self.loader, elf)
         libraries[os.path.basename(self.loader)] = os.path.realpath(self.loader)
+        for name in DLOPENED_BY_LIBC:  # loaded by glibc at run time, never listed as needed
+            beside_libc = os.path.join(os.path.dirname(libraries.get("libc.so.6", "")), name)
+            if name not in libraries and os.path.exists(beside_libc):
+                libraries[name] = beside_libc
         files += [SourceFile(source=os.path.realpath(path), target=f"lib/{name}", mode=0o755)
                   for name, path in sorted(libraries.items())]
         self.files = files
@@ -214,8 +219,10 @@ def write_tree(source: TreeSource, directory: str, host_tree: str) -> None:
         os.chmod(path, 0o755)
     loader = os.path.join(host_tree, "lib", os.path.basename(source.loader))
     for relative in source.patched:
+        # an absolute DT_RPATH, like the interpreter: $ORIGIN would need /proc to be resolved
         result = subprocess.run(["patchelf", "--set-interpreter", loader, "--force-rpath", "--set-rpath",
-                                 "$ORIGIN/../lib", os.path.join(directory, relative)], capture_output=True, text=True)
+                                 os.path.join(host_tree, "lib"), os.path.join(directory, relative)],
+                                capture_output=True, text=True)
         if result.returncode != 0:
             raise TreeError(f"cannot patch {relative}: {result.stderr.strip()}")
     import compileall
