@@ -56,3 +56,47 @@ def test_a_launcher_in_a_node_installed_tree_is_named_through_current(tmp_path):
     os.symlink("0.2.0-ba9876543210", tmp_path / "opt/cdishim/current")  # switched during the create
     assert through_current_link(launcher) == str(tmp_path / "opt/cdishim/current/bin/cdishim")
     assert through_current_link("/usr/bin/cdishim") == "/usr/bin/cdishim"
+
+
+def test_a_pending_restart_names_its_boot_and_is_dropped_after_a_reboot(tmp_path):
+    from cdishim.ctl.node.hostroot import HostRoot
+    from cdishim.ctl.node.install import PendingRestart
+
+    (tmp_path / "opt/cdishim").mkdir(parents=True)
+    pending = PendingRestart(HostRoot(str(tmp_path)), "/opt/cdishim")
+    assert pending.engines() == []
+    pending.add("containerd")
+    pending.add("containerd")
+    assert pending.engines() == ["containerd"]
+    assert pending.restart_all("none") == ["restart containerd for the change to take effect (--restart systemd does it)"]
+    assert pending.engines() == ["containerd"]  # still pending: nothing was restarted
+    marker = tmp_path / "opt/cdishim/.restart-pending"
+    marker.write_text("an-earlier-boot\ncontainerd\n")
+    assert pending.engines() == []  # the engine started after that reboot, on the new config
+
+
+def test_waiting_for_the_engine_ends_when_its_socket_answers_or_says_which_did_not(tmp_path):
+    import socket
+    import threading
+
+    from cdishim.ctl.node.hostroot import HostRoot
+    from cdishim.ctl.node.restart import EngineService, RestartError, wait_for_answer
+
+    (tmp_path / "run").mkdir()
+    host = HostRoot(str(tmp_path))
+    service = EngineService(unit="containerd.service", socket="/run/engine.sock")
+    with pytest.raises(RestartError, match=r"^containerd did not come back within 2 s: no answer on \"/run/engine.sock\"$"):
+        wait_for_answer(host, service, "containerd", timeout_s=2)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def listen_later() -> None:
+        server.bind(str(tmp_path / "run/engine.sock"))
+        server.listen()
+
+    timer = threading.Timer(0.5, listen_later)
+    timer.start()
+    try:
+        wait_for_answer(host, service, "containerd", timeout_s=10)
+    finally:
+        timer.join()
+        server.close()
