@@ -78,10 +78,14 @@ def _prefix(options: NodeOptions) -> str:
     return prefix
 
 
-def detect_engine(host: HostRoot, requested: str) -> Engine:
-    """The engine to register with: the one asked for, or the first whose config the host has."""
+def _check_engine(requested: str) -> None:
     if requested != "auto" and requested not in ENGINES:
         raise UsageError(f"--engine {quote(requested)}: unknown engine (known: auto, {', '.join(sorted(ENGINES))})")
+
+
+def detect_engine(host: HostRoot, requested: str) -> Engine:
+    """The engine to register with: the one asked for, or the first whose config the host has."""
+    _check_engine(requested)
     names = ENGINE_MARKERS if requested == "auto" else (requested,)
     for name in names:
         if any(host.exists(marker) for marker in ENGINE_MARKERS[name]):
@@ -160,14 +164,9 @@ class PendingRestart:
         engines = [name for name in self.engines() if name != engine]
         self.host.write(self.path, "\n".join([_boot_id(), *engines, engine]).encode() + b"\n")
 
-    def restart_all(self, policy: str) -> list[str]:
-        """Restart every pending engine (policy systemd), or say that it is needed (none)."""
-        engines = self.engines()
-        if policy != "systemd":
-            return [f"restart {engine} for the change to take effect (--restart systemd does it)" for engine in engines]
-        said = []
-        for engine in engines:
-            said.append(restart_engine(self.host, engine))
+    def restart_all(self) -> list[str]:
+        """Restart every pending engine through the host's systemd, then drop the marker."""
+        said = [restart_engine(self.host, engine) for engine in self.engines()]
         self.host.remove(self.path)
         return said
 
@@ -254,7 +253,7 @@ def install(options: NodeOptions, launcher: str) -> list[str]:
         said.append(f"wrote {CONFIG_FILE}")
     said += [f"wrote {HOOKS_DIR}/{file}" for file, data in hooks.items() if host.write(f"{HOOKS_DIR}/{file}", data)]
     if options.restart == "systemd":
-        said += pending.restart_all(options.restart)
+        said += pending.restart_all()
     if host.write(READY_FILE, f"{name}\n".encode()):
         said.append(f"wrote {READY_FILE}")
     return said or [f"nothing to do: {prefix}/{name} is installed and registered with {engine.name}"]
@@ -269,8 +268,7 @@ def _current(host: HostRoot, prefix: str) -> str | None:
 
 def _registrations(host: HostRoot, options: NodeOptions, prefix: str) -> list[Change]:
     """Every engine config that runs a program of the tree, and its text without those entries."""
-    if options.engine != "auto" and options.engine not in ENGINES:
-        raise UsageError(f"--engine {quote(options.engine)}: unknown engine (known: auto, {', '.join(sorted(ENGINES))})")
+    _check_engine(options.engine)
     changes = []
     for engine in ENGINES.values():
         if options.engine not in ("auto", engine.name) or host.read(engine.default_config) is None:
@@ -308,7 +306,7 @@ def uninstall(options: NodeOptions) -> list[str]:
             pending.add(change.engine.name)
         said.append(_write_engine_config(host, change))
     if options.restart == "systemd":
-        said += pending.restart_all(options.restart)
+        said += pending.restart_all()
     elif changes:
         return [*said, *(f"restart {change.engine.name} for the change to take effect" for change in changes),
                 f"{prefix} stays until then: run `cdishim-ctl node uninstall` again once it has restarted"]
