@@ -35,11 +35,14 @@ PODMAN_RUN = ["--runtime", "runc", "run", "--rm", "--network", "none",
 
 
 def newest_source_mtime() -> float:
-    """The latest mtime of the files the image is made from (caches excluded)."""
+    """The latest mtime of the files the image is made from (caches and the editable install's egg-info excluded)."""
     newest = 0.0
     for name in SOURCES:
         path = REPO / name
-        files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
+        files = [path] if path.is_file() else [
+            f for f in path.rglob("*")
+            if f.is_file() and "__pycache__" not in f.parts and not any(part.endswith(".egg-info") for part in f.parts)
+        ]
         newest = max([newest, *(f.stat().st_mtime for f in files)])
     return newest
 
