@@ -25,6 +25,7 @@ from cdishim.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 MAX_REPLICAS = 10_000  # kubelet holds every advertised ID in memory; beyond this is a typo
@@ -93,13 +94,17 @@ def _string(value: Any, where: str) -> str:
     return value
 
 
-def _kind(value: Any, where: str) -> str:
-    kind = _string(value, where)
+def _name(value: Any, where: str, validate: Callable[[str], object], what: str) -> str:
+    name = _string(value, where)
     try:
-        validate_kind(kind)
+        validate(name)
     except InvalidNameError as err:
-        raise _fail(where, f"{quote(kind)} is not a valid CDI kind ({err})") from None
-    return kind
+        raise _fail(where, f"{quote(name)} is not a valid {what} ({err})") from None
+    return name
+
+
+def _kind(value: Any, where: str) -> str:
+    return _name(value, where, validate_kind, "CDI kind")
 
 
 def validate_resource_name(name: str) -> None:
@@ -114,12 +119,7 @@ def validate_resource_name(name: str) -> None:
 
 
 def _resource_name(value: Any, where: str) -> str:
-    name = _kind(value, where)
-    try:
-        validate_resource_name(name)
-    except InvalidNameError as err:
-        raise _fail(where, f"{quote(name)} is not a valid resource name ({err})") from None
-    return name
+    return _name(_kind(value, where), where, validate_resource_name, "resource name")
 
 
 def socket_file(resource_name: str) -> str:
