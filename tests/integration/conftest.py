@@ -11,12 +11,17 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cdishim import __version__
+from tests.integration.daemons import private_daemon_json, running, unmount_under
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo"
@@ -118,3 +123,71 @@ def require_program(name: str) -> None:
 def gpu_request(*numbers: int) -> dict[str, str]:
     """The annotation asking for mock GPUs by number."""
     return {"cdi.k8s.io/test": ",".join(f"mock.com/gpu=device_{n}" for n in numbers)}
+
+
+@pytest.fixture
+def work() -> Iterator[Path]:
+    """A short temp dir (unix socket paths) for a containerd and its pods; no shim of ours left behind."""
+    directory = Path(tempfile.mkdtemp(prefix="cdishim-k8s.", dir="/tmp"))
+    yield directory
+    # shims outlive containerd by design: make sure none of ours is left
+    subprocess.run(["pkill", "-f", f"containerd-shim-runc-v2.*{directory}"], capture_output=True)
+    unmount_under(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+# --- the image of `make image`, for the tests that load it or run its pods -----------------
+
+TAG = f"cdishim:{__version__}"
+ARCHIVE = REPO / "build" / "image" / f"cdishim-{__version__}.tar"
+# What the image is made from: the .deb's tree and the image scripts.
+IMAGE_SOURCES = ["src", "bin", "launcher", "hooks", "deploy", "packaging", "pyproject.toml", "setup.py",
+                 "scripts/build-image.sh", "scripts/image_archive.py", "scripts/install-deps.sh"]
+MAX_IMAGE_SIZE = 150_000_000
+DOCKER = "/usr/bin/docker"
+
+
+def newest_source_mtime() -> float:
+    """The latest mtime of the files the image is made from (caches and the editable install's egg-info excluded)."""
+    newest = 0.0
+    for name in IMAGE_SOURCES:
+        path = REPO / name
+        files = [path] if path.is_file() else [
+            f for f in path.rglob("*")
+            if f.is_file() and "__pycache__" not in f.parts and not any(part.endswith(".egg-info") for part in f.parts)
+        ]
+        newest = max([newest, *(f.stat().st_mtime for f in files)])
+    return newest
+
+
+def run(argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its output when it fails."""
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def archive() -> Path:
+    """build/image/cdishim-<version>.tar, rebuilt by `make image` when it is missing or stale."""
+    if not ARCHIVE.exists() or ARCHIVE.stat().st_mtime < newest_source_mtime():
+        result = subprocess.run(["make", "-C", str(REPO), "image"], capture_output=True, text=True, timeout=1800)
+        assert result.returncode == 0, f"make image failed:\n{(result.stdout + result.stderr)[-3000:]}"
+    return ARCHIVE
+
+
+@pytest.fixture(scope="module")
+def docker(archive) -> Iterator[list[str]]:
+    """A private dockerd that has loaded the archive; yields its client command."""
+    require_program("dockerd")
+    directory = Path(tempfile.mkdtemp(prefix="cdishim-image-docker.", dir="/tmp"))
+    config = directory / "daemon.json"
+    config.write_text(json.dumps(private_daemon_json(directory)))
+    try:
+        for _ in running(["dockerd", "--config-file", str(config)], directory / "docker.sock", directory / "dockerd.log"):
+            client = [DOCKER, "-H", f"unix://{directory}/docker.sock"]
+            assert f"Loaded image: {TAG}" in run([*client, "load", "-i", str(archive)]).stdout
+            yield client
+    finally:
+        unmount_under(directory)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -20,13 +20,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.conftest import REPO, require_program
-from tests.integration.test_image import TAG, archive, docker  # noqa: F401  (fixtures)
+from tests.integration.conftest import REPO, TAG, require_program
 from tests.integration.test_node_install import INSTALLED, VERSION, host_view, snapshot
 
 grpc = pytest.importorskip("grpc")
 
-from tests.integration.kubelet import FakeKubelet  # noqa: E402
+from tests.integration.kubelet import FakeKubelet
 
 KUBERNETES = REPO / "deploy" / "kubernetes"
 

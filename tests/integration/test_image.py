@@ -14,54 +14,14 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from cdishim import __version__
-from tests.integration.conftest import REPO, require_program
-from tests.integration.daemons import private_containerd_config, private_daemon_json, running, unmount_under
+from tests.integration.conftest import MAX_IMAGE_SIZE, TAG, require_program, run
+from tests.integration.daemons import private_containerd_config, running, unmount_under
 
-TAG = f"cdishim:{__version__}"
-ARCHIVE = REPO / "build" / "image" / f"cdishim-{__version__}.tar"
-# What the image is made from: the .deb's tree and the image scripts.
-SOURCES = ["src", "bin", "launcher", "hooks", "deploy", "packaging", "pyproject.toml", "setup.py",
-           "scripts/build-image.sh", "scripts/image_archive.py", "scripts/install-deps.sh"]
-MAX_SIZE = 150_000_000
-DOCKER = "/usr/bin/docker"
 PODMAN_RUN = ["--runtime", "runc", "run", "--rm", "--network", "none",
               "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=20000:20000"]
-
-
-def newest_source_mtime() -> float:
-    """The latest mtime of the files the image is made from (caches and the editable install's egg-info excluded)."""
-    newest = 0.0
-    for name in SOURCES:
-        path = REPO / name
-        files = [path] if path.is_file() else [
-            f for f in path.rglob("*")
-            if f.is_file() and "__pycache__" not in f.parts and not any(part.endswith(".egg-info") for part in f.parts)
-        ]
-        newest = max([newest, *(f.stat().st_mtime for f in files)])
-    return newest
-
-
-@pytest.fixture(scope="session")
-def archive() -> Path:
-    """build/image/cdishim-<version>.tar, rebuilt by `make image` when it is missing or stale."""
-    if not ARCHIVE.exists() or ARCHIVE.stat().st_mtime < newest_source_mtime():
-        result = subprocess.run(["make", "-C", str(REPO), "image"], capture_output=True, text=True, timeout=1800)
-        assert result.returncode == 0, f"make image failed:\n{(result.stdout + result.stderr)[-3000:]}"
-    return ARCHIVE
-
-
-def run(argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run a command, failing the test with its output when it fails."""
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}"
-    return result
-
 
 def test_archive_layout(archive):
     with tarfile.open(archive) as tar:
@@ -84,31 +44,14 @@ def test_archive_layout(archive):
     assert {"./usr/bin/cdishim-ctl", "./usr/bin/sleep", "./usr/bin/nsenter", "./usr/bin/patchelf"} <= files
     stripped = ("./usr/share/doc/", "./usr/share/man/", "./usr/share/locale/", "./var/lib/apt/lists/", "./dev/")
     assert not [name for name in files if name.startswith(stripped) and not name.endswith(("/copyright", "/lock"))]
-    assert archive.stat().st_size < MAX_SIZE
-
-
-@pytest.fixture(scope="module")
-def docker(archive) -> Iterator[list[str]]:
-    """A private dockerd that has loaded the archive; yields its client command."""
-    require_program("dockerd")
-    work = Path(tempfile.mkdtemp(prefix="cdishim-image-docker.", dir="/tmp"))
-    config = work / "daemon.json"
-    config.write_text(json.dumps(private_daemon_json(work)))
-    try:
-        for _ in running(["dockerd", "--config-file", str(config)], work / "docker.sock", work / "dockerd.log"):
-            client = [DOCKER, "-H", f"unix://{work}/docker.sock"]
-            assert f"Loaded image: {TAG}" in run([*client, "load", "-i", str(archive)]).stdout
-            yield client
-    finally:
-        unmount_under(work)
-        shutil.rmtree(work, ignore_errors=True)
+    assert archive.stat().st_size < MAX_IMAGE_SIZE
 
 
 def test_docker_lists_the_image(docker):
     listing = run([*docker, "images", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}"]).stdout
     assert TAG in listing.split()
     size = int(run([*docker, "image", "inspect", "--format", "{{.Size}}", TAG]).stdout)
-    assert size < MAX_SIZE, f"{TAG} is {size} bytes"
+    assert size < MAX_IMAGE_SIZE, f"{TAG} is {size} bytes"
 
 
 def test_docker_runs_cdishim_ctl_and_the_device_plugin_imports(docker):

@@ -31,12 +31,12 @@ import pytest
 grpc = pytest.importorskip("grpc")
 
 from cdishim.ctl.plugin.v1beta1 import api_pb2 as dp
-from cdishim.record import Record
 from cdishim.ctl.plugin.v1beta1 import api_pb2_grpc as dp_grpc
+from cdishim.record import Record
 from tests.integration.conftest import require_program
 from tests.integration.cri import api_pb2 as cri
 from tests.integration.cri import api_pb2_grpc as cri_grpc
-from tests.integration.daemons import private_containerd_config, running, unmount_under
+from tests.integration.daemons import private_containerd_config, running
 from tests.integration.images import oci_archive, rootfs_tar
 from tests.integration.kubelet import FakeKubelet, Stream
 
@@ -44,16 +44,6 @@ BIN = Path(sys.executable).parent
 PAUSE = "localhost/cdishim-pause:test"
 IMAGE = "localhost/cdishim-busybox:test"
 KIND = "mock.com/gpu"
-
-
-@pytest.fixture
-def work():
-    directory = Path(tempfile.mkdtemp(prefix="cdishim-k8s.", dir="/tmp"))
-    yield directory
-    # shims outlive containerd by design: make sure none of ours is left
-    subprocess.run(["pkill", "-f", f"containerd-shim-runc-v2.*{directory}"], capture_output=True)
-    unmount_under(directory)
-    shutil.rmtree(directory, ignore_errors=True)
 
 
 def base_containerd_config(work: Path) -> str:
@@ -96,18 +86,20 @@ def device_plugin(work: Path, *args: str) -> Iterator[tuple[dict[str, dp.Registe
 
 def allocate_four(work: Path, spec_dir: Path) -> dict[str, str]:
     """Run the device plugin against a fake kubelet; return the annotations of a 4-device Allocate."""
-    with device_plugin(work, "--kind", KIND, "--spec-dir", str(spec_dir)) as (registrations, sockets):
-        with grpc.insecure_channel(f"unix://{sockets}/{registrations[KIND].endpoint}") as channel:
-            stub = dp_grpc.DevicePluginStub(channel)
-            stream = Stream(stub)
-            devices = stream.until(lambda d: len(d) == 8)
-            stream.close()
-            healthy = sorted(device for device, health in devices.items() if health == "Healthy")
-            chosen = stub.GetPreferredAllocation(dp.PreferredAllocationRequest(container_requests=[
-                dp.ContainerPreferredAllocationRequest(available_deviceIDs=healthy, allocation_size=4)]))
-            ids = list(chosen.container_responses[0].deviceIDs)
-            response = stub.Allocate(dp.AllocateRequest(container_requests=[dp.ContainerAllocateRequest(devices_ids=ids)]))
-            return dict(response.container_responses[0].annotations)
+    with device_plugin(work, "--kind", KIND, "--spec-dir", str(spec_dir)) as (registrations, sockets), \
+            grpc.insecure_channel(f"unix://{sockets}/{registrations[KIND].endpoint}") as channel:
+        stub = dp_grpc.DevicePluginStub(channel)
+        stream = Stream(stub)
+        devices = stream.until(lambda d: len(d) == 8)
+        stream.close()
+        healthy = sorted(device for device, health in devices.items() if health == "Healthy")
+        chosen = stub.GetPreferredAllocation(dp.PreferredAllocationRequest(container_requests=[
+            dp.ContainerPreferredAllocationRequest(available_deviceIDs=healthy, allocation_size=4)]))
+        ids = list(chosen.container_responses[0].deviceIDs)
+        response = stub.Allocate(dp.AllocateRequest(container_requests=[dp.ContainerAllocateRequest(devices_ids=ids)]))
+        return dict(response.container_responses[0].annotations)
+
+
 
 
 def import_images(work: Path, socket: Path) -> None:

@@ -16,20 +16,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import gpu_request, require_program
 from tests.integration.daemons import private_containerd_config
-from tests.integration.test_kubernetes_node import (  # noqa: F401  (work: a fixture)
-    Container,
-    allocate_four,
-    base_containerd_config,
-    run_pod,
-    work,
-)
+from tests.integration.test_kubernetes_node import Container, allocate_four, base_containerd_config, run_pod
 
 BIN = Path(sys.executable).parent
 CTL = str(BIN / "cdishim-ctl")
@@ -156,8 +149,8 @@ def test_the_tree_needs_nothing_of_the_host_but_the_kernel(host, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == "['opt']\n"
     ctl = subprocess.run(["env", f"CDISHIM_TEST_HOST={host}", "unshare", "--mount", "--propagation", "private",
-                          "sh", "-c", 'mount --bind "$CDISHIM_TEST_HOST/opt/cdishim" "$0/opt/cdishim" && '
-                          'exec chroot "$0" /opt/cdishim/current/bin/cdishim-ctl --version', str(empty)],
+                          "sh", "-c", ('mount --bind "$CDISHIM_TEST_HOST/opt/cdishim" "$0/opt/cdishim" && '
+                                       'exec chroot "$0" /opt/cdishim/current/bin/cdishim-ctl --version'), str(empty)],
                          capture_output=True, text=True, timeout=60)
     assert ctl.stdout == f"cdishim-ctl {VERSION}\n", ctl.stderr
 
@@ -222,8 +215,9 @@ def test_uninstall_restores_the_engine_config_and_removes_the_tree_once_the_engi
     node("install", host)
     said = node("uninstall", host).stdout.splitlines()
     assert said[0].startswith("wrote /etc/containerd/config.toml (backup: ")
-    assert said[1:] == ["restart containerd for the change to take effect", "/opt/cdishim stays until then: "
-                        "run `cdishim-ctl node uninstall` again once it has restarted"]
+    assert said[1:] == ["restart containerd for the change to take effect",
+                        ("/opt/cdishim stays until then: "
+                         "run `cdishim-ctl node uninstall` again once it has restarted")]
     assert config.read_bytes() == before
     assert (host / "opt/cdishim/current/bin/cdishim").exists()  # the running engine may still start it
     said = node("uninstall", host).stdout.splitlines()
@@ -241,6 +235,15 @@ def test_a_symlinked_engine_config_is_edited_at_its_target_on_the_host(host):
     config.symlink_to("/srv/containerd.toml")  # absolute: the host's /srv, not this machine's
     node("install", host)
     assert config.is_symlink() and f'BinaryName = "{INSTALLED}"' in (host / "srv/containerd.toml").read_text()
+
+
+def test_the_backup_keeps_the_engine_config_byte_for_byte_even_when_not_utf8(host):
+    config = host / "etc/containerd/config.toml"
+    before = b"# r\xe9glages du n\x9cud\n" + config.read_bytes()
+    config.write_bytes(before)
+    node("install", host)
+    [backup] = (host / "etc/containerd").glob("config.toml.bak-*")
+    assert backup.read_bytes() == before
 
 
 def test_docker_s_own_containerd_is_not_taken_for_the_engine(host):

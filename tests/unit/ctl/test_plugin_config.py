@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cdishim.ctl.main import build_parser
 from cdishim.ctl.device_plugin import resources_from
+from cdishim.ctl.main import build_parser
 from cdishim.ctl.plugin.config import PathMatch, ResourceConfig, UsbMatch, load_config
 from cdishim.errors import UsageError
 
@@ -87,8 +87,8 @@ RESOURCE = "resources:\n- name: example.com/serial\n"
     (RESOURCE, 'resource "example.com/serial": give exactly one of "devices" (discover) and "cdiKind" (existing specs)'),
     (RESOURCE + "  cdiKind: mock.com/gpu\n  devices: [{path: /dev/x}]\n",
      'resource "example.com/serial": give exactly one of "devices" (discover) and "cdiKind" (existing specs)'),
-    (RESOURCE + "  cdiKind: gpu\n", 'resource "example.com/serial".cdiKind: "gpu" is not a valid CDI kind '
-                                    '(invalid vendor. empty name)'),
+    (RESOURCE + "  cdiKind: gpu\n", ('resource "example.com/serial".cdiKind: "gpu" is not a valid CDI kind '
+                                     '(invalid vendor. empty name)')),
     (RESOURCE + "  cdiKind: mock.com/gpu\n  failRequestsGreaterThanOne: yes please\n",
      'resource "example.com/serial".failRequestsGreaterThanOne: must be true or false'),
     (RESOURCE + "  cdiKind: mock.com/gpu\n" + RESOURCE.removeprefix("resources:\n") + "  cdiKind: mock.com/gpu\n",

@@ -7,20 +7,20 @@ import os
 import pytest
 
 from cdishim.cdi.cache import load_registry
+from cdishim.ctl.plugin.config import ResourceConfig
 from cdishim.ctl.plugin.devices import (
+    FORGET_GONE_S,
     HEALTHY,
     UNHEALTHY,
     PluginDevice,
+    Remembered,
     allocate,
     annotation_key,
-    FORGET_GONE_S,
-    Remembered,
     found_devices,
     kind_devices,
     preferred,
     with_replicas,
 )
-from cdishim.ctl.plugin.config import ResourceConfig
 from cdishim.ctl.plugin.discovery import FoundDevice
 from cdishim.errors import CdishimError
 from tests.unit.builders import spec_doc

@@ -153,7 +153,7 @@ def test_generated_spec_is_valid_written_once_and_removed_when_empty(sysfs, tmp_
     assert spec.path == str(tmp_path / "cdi" / "cdishim-plugin_example.com_serial.json")
     assert spec.update(devices) and not spec.update(devices)
     data = (tmp_path / "cdi" / "cdishim-plugin_example.com_serial.json").read_bytes()
-    document, parsed = parse_spec_document(data, spec.path)
+    document, _ = parse_spec_document(data, spec.path)
     assert document["kind"] == "example.com/serial" and document["cdiVersion"] == "0.3.0"
     assert [d["containerEdits"]["deviceNodes"] for d in json.loads(data)["devices"]] == [
         [{"path": node} for node in devices[0].nodes]]

@@ -61,9 +61,7 @@ class HostRoot:
         try:
             with open(self.path(host_path), "rb") as handle:
                 return handle.read()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except CdishimError:
+        except (FileNotFoundError, NotADirectoryError, CdishimError):
             return None
 
     def write(self, host_path: str, data: bytes, mode: int = 0o644) -> bool:

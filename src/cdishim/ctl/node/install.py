@@ -39,6 +39,10 @@ from cdishim.ctl.node.tree import TREE_NAME, TreeSource, write_tree
 from cdishim.errors import CdishimError, UsageError, quote
 from cdishim.record import Record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 DEFAULT_PREFIX = "/opt/cdishim"
 RUNTIME_NAME = "cdishim"
 READY_FILE = "/run/cdishim/installed"
@@ -114,21 +118,33 @@ def _config_text(host: HostRoot, path: str) -> str:
 
 
 class Change(Record):
-    """An engine config file to rewrite: its host path, its text now, and the new text."""
+    """An engine config file to rewrite: its host path, its bytes as read (None: no file), and the new text."""
 
     engine: Engine
     path: str
-    old: str
+    content: bytes | None
     new: str
+
+    @property
+    def old(self) -> str:
+        """The file's text now ("" when there is no file)."""
+        return self.content.decode("utf-8", "replace") if self.content is not None else ""
+
+
+def _change(host: HostRoot, engine: Engine, edit: Callable[[str], str]) -> Change:
+    """The change *edit* makes to *engine*'s config, the file read once."""
+    content = host.read(engine.default_config)
+    change = Change(engine=engine, path=engine.default_config, content=content, new="")
+    return change.replace(new=edit(change.old))
 
 
 def _write_engine_config(host: HostRoot, change: Change) -> str:
     path = host.path(change.path)
-    current = change.old.encode() if host.read(change.path) is not None else None
     if not change.new.strip() and change.engine.name == "crio":  # our own drop-in, now empty
         os.unlink(path)
         return f"removed {change.path}"
-    backup = write_file(path, current, change.new.encode(), backup=current is not None)
+    # the backup holds the file's bytes as they were, even where they are not UTF-8
+    backup = write_file(path, change.content, change.new.encode(), backup=change.content is not None)
     return f"wrote {change.path}" + (f" (backup: {os.path.basename(backup)})" if backup else "")
 
 
@@ -220,10 +236,9 @@ def install(options: NodeOptions, launcher: str) -> list[str]:
         raise UsageError(f"--restart {quote(options.restart)}: must be one of {', '.join(RESTART_POLICIES)}")
     engine = detect_engine(host, options.engine)
     config_path = engine.default_config
-    old = _config_text(host, config_path)
     registration = Registration(runtime_name=RUNTIME_NAME, runtime_path=f"{prefix}/current/bin/cdishim",
                                 set_default=options.set_default)
-    change = Change(engine=engine, path=config_path, old=old, new=engine.register(old, config_path, registration))
+    change = _change(host, engine, lambda text: engine.register(text, config_path, registration))
     source = TreeSource(launcher)
     name = source.name(prefix)
     hooks = hook_files(f"{prefix}/current/bin/cdishim-hook") if engine.name in HOOKS_D_ENGINES else {}
@@ -271,16 +286,20 @@ def _registrations(host: HostRoot, options: NodeOptions, prefix: str) -> list[Ch
     _check_engine(options.engine)
     changes = []
     for engine in ENGINES.values():
-        if options.engine not in ("auto", engine.name) or host.read(engine.default_config) is None:
+        if options.engine not in ("auto", engine.name):
             continue
-        old = _config_text(host, engine.default_config)
-        new = old
-        for runtime, program in engine.registered_runtimes(old, engine.default_config).items():
-            if program.startswith(prefix + "/"):
-                new = engine.unregister(new, engine.default_config, runtime)
-        if new != old:
-            changes.append(Change(engine=engine, path=engine.default_config, old=old, new=new))
+        change = _change(host, engine, lambda text, engine=engine: _without_tree(engine, text, prefix))
+        if change.content is not None and change.new != change.old:
+            changes.append(change)
     return changes
+
+
+def _without_tree(engine: Engine, text: str, prefix: str) -> str:
+    """*text* without the runtime entries that run a program under *prefix*."""
+    for runtime, program in engine.registered_runtimes(text, engine.default_config).items():
+        if program.startswith(prefix + "/"):
+            text = engine.unregister(text, engine.default_config, runtime)
+    return text
 
 
 def uninstall(options: NodeOptions) -> list[str]:
